@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { startServer } from '../gateway/index.js';
+import { ExitError } from './exit-error.js';
+
+/** `corral start`: the gateway and its local workers, until SIGINT/SIGTERM. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('start the gateway and its worker processes (state in CORRAL_HOME, default ~/.corral)')
+    .option('--host <host>', 'address to listen on (CORRAL_HOST)')
+    .option('--port <port>', 'port to listen on (CORRAL_PORT)', (v) => Number(v))
+    .option('--workers <n>', 'worker processes (CORRAL_WORKERS; default one per core)', (v) => Number(v))
+    .option('--home <dir>', 'state directory (CORRAL_HOME)')
+    .action(async (opts: { host?: string; port?: number; workers?: number; home?: string }) => {
+      const env = { ...process.env, ...(opts.home ? { CORRAL_HOME: opts.home } : {}) };
+      let config;
+      try {
+        config = loadConfig(env, {
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.port !== undefined ? { port: opts.port } : {}),
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        });
+      } catch (err) {
+        throw new ExitError((err as Error).message, 2);
+      }
+      const server = await startServer(config).catch((err: NodeJS.ErrnoException) => {
+        throw new ExitError(err.code === 'EADDRINUSE' ? `Port ${config.port} is in use; pick another with --port or CORRAL_PORT.` : err.message);
+      });
+      server.corral.logger.info({ url: server.url, home: config.home, workers: config.workers }, `Corral is listening on ${server.url}`);
+      const stop = async () => {
+        server.corral.logger.info('shutting down');
+        await server.close();
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}

@@ -1,0 +1,73 @@
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Dynamic batching, with Triton's names and meaning. */
+export interface BatchingConfig {
+  /** Most rows (summed batch dimension) in one run; 0 or 1 turns batching off. */
+  maxBatchSize: number;
+  /** How long a partial batch may wait for more requests while a worker is free. */
+  maxQueueDelayMicroseconds: number;
+}
+
+export interface CorralConfig {
+  home: string;
+  host: string;
+  port: number;
+  /** Worker processes that run models. */
+  workers: number;
+  /** onnxruntime intra-op threads per worker; by default the cores are shared out among workers. */
+  threadsPerWorker: number;
+  /** Memory a worker may spend on loaded models before the least recently used is unloaded. */
+  modelMemoryBudgetBytes: number;
+  maxUploadBytes: number;
+  /** Largest JSON body accepted by the inference routes. */
+  maxBodyBytes: number;
+  batching: BatchingConfig;
+  /** Per-model overrides read from CORRAL_HOME/corral.json. */
+  modelOverrides: Record<string, Partial<BatchingConfig>>;
+  /** Rows queued per model past which new requests get 429 (backpressure). */
+  maxQueuedRows: number;
+  requestTimeoutMs: number;
+  logLevel: string;
+}
+
+export const modelsDir = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'models');
+export const databasePath = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'corral.sqlite');
+export const configFilePath = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'corral.json');
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'`);
+  return Math.floor(value);
+}
+
+/**
+ * Configuration from the environment; `overrides` wins (tests and CLI flags use it).
+ * @example loadConfig(process.env, { port: 0 })
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<CorralConfig> = {}): CorralConfig {
+  const cores = availableParallelism();
+  const workers = overrides.workers ?? intFrom(env, 'CORRAL_WORKERS', cores);
+  const config: CorralConfig = {
+    home: resolve(env.CORRAL_HOME ?? join(homedir(), '.corral')),
+    host: env.CORRAL_HOST ?? '127.0.0.1',
+    port: intFrom(env, 'CORRAL_PORT', 8000),
+    workers: Math.max(1, workers),
+    threadsPerWorker: intFrom(env, 'CORRAL_THREADS_PER_WORKER', Math.max(1, Math.floor(cores / Math.max(1, workers)))),
+    modelMemoryBudgetBytes: intFrom(env, 'CORRAL_MODEL_MEMORY_MB', 4096) * 1024 * 1024,
+    maxUploadBytes: intFrom(env, 'CORRAL_MAX_UPLOAD_MB', 512) * 1024 * 1024,
+    maxBodyBytes: intFrom(env, 'CORRAL_MAX_BODY_MB', 64) * 1024 * 1024,
+    batching: {
+      maxBatchSize: intFrom(env, 'CORRAL_MAX_BATCH_SIZE', 32),
+      maxQueueDelayMicroseconds: intFrom(env, 'CORRAL_MAX_QUEUE_DELAY_US', 0),
+    },
+    modelOverrides: {},
+    maxQueuedRows: intFrom(env, 'CORRAL_MAX_QUEUED_ROWS', 100_000),
+    requestTimeoutMs: intFrom(env, 'CORRAL_REQUEST_TIMEOUT_MS', 60_000),
+    logLevel: env.CORRAL_LOG_LEVEL ?? 'info',
+    ...overrides,
+  };
+  return config;
+}

@@ -1,0 +1,2 @@
+export * from './config.js';
+export { readModelOverrides } from './config-file.js';

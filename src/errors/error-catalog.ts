@@ -1,0 +1,27 @@
+/**
+ * Every error Corral reports to a client, with its HTTP status.
+ * One table, so a code always maps to the same status on every API (MLBuffet,
+ * KServe v2, later OpenAI) and docs/errors can be checked against it.
+ */
+export const ERROR_CATALOG = {
+  BAD_REQUEST: { status: 400, summary: 'The request body or parameters are malformed.' },
+  INVALID_JSON: { status: 400, summary: 'The body is not valid JSON.' },
+  INVALID_INPUT: { status: 400, summary: 'Input tensors do not match what the model expects (name, dtype, shape or length).' },
+  INVALID_MODEL_NAME: { status: 400, summary: 'A model name may use letters, digits, ".", "_" and "-" only, 1-128 characters, not starting with "." .' },
+  INVALID_MODEL_FILE: { status: 400, summary: 'The uploaded file is not a model onnxruntime can load.' },
+  EMPTY_UPLOAD: { status: 400, summary: 'The upload carried no file or an empty file.' },
+  INVALID_IMAGE: { status: 400, summary: 'The uploaded image could not be decoded.' },
+  INFERENCE_REJECTED: { status: 400, summary: 'The model rejected the input at run time.' },
+  NOT_FOUND: { status: 404, summary: 'No such route.' },
+  MODEL_NOT_FOUND: { status: 404, summary: 'No model with that name (or version) is in the repository.' },
+  METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not for this HTTP method.' },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body or uploaded file is larger than the configured limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The Content-Type is not one this route accepts.' },
+  QUEUE_FULL: { status: 429, summary: 'Too much work is queued; retry after the Retry-After delay.' },
+  INTERNAL: { status: 500, summary: 'An unexpected error; the server log has the details.' },
+  NO_WORKERS: { status: 503, summary: 'No worker process is available to run the model.' },
+  INFERENCE_FAILED: { status: 503, summary: 'The model could not be run after retrying on other workers.' },
+  TIMEOUT: { status: 504, summary: 'The model did not answer in time.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -1,0 +1,38 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CorralError } from '../errors/index.js';
+import type { Corral } from './corral.js';
+import { errorHandler } from './error-envelope.js';
+import { kserveRoutes } from './kserve/routes.js';
+import { metricsRoute } from './metrics-route.js';
+import { mlbuffetRoutes } from './mlbuffet/routes.js';
+import { installRouteMetrics } from './route-metrics.js';
+
+/**
+ * The HTTP gateway. The plugin list below is the table of contents of the
+ * API; each plugin owns its routes, schemas and error envelope.
+ * Tests call app.inject(); server.ts calls listen().
+ */
+export async function buildApp(corral: Corral): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: corral.logger as FastifyBaseLogger,
+    // Per-request log lines cost throughput; /metrics counts requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: corral.config.maxBodyBytes,
+    // Model names such as "iris.onnx" are path segments; keep them intact.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // MLBuffet documents predictions as GET with a JSON body; Fastify ignores GET bodies unless told.
+  app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
+  installRouteMetrics(app, corral.metrics);
+  app.setErrorHandler(errorHandler((e) => ({ error: e.message, code: e.code }), corral.logger));
+  app.setNotFoundHandler((req) => {
+    throw new CorralError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}; GET /help lists the routes.`);
+  });
+
+  await app.register(metricsRoute, { corral });
+  await app.register(mlbuffetRoutes, { corral });
+  await app.register(kserveRoutes, { corral });
+  return app;
+}

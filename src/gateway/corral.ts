@@ -1,0 +1,50 @@
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import { configFilePath, databasePath, modelsDir, readModelOverrides, type CorralConfig } from '../config/index.js';
+import { InferenceService } from '../inference/index.js';
+import { createMetrics, type CorralMetrics } from '../metrics/index.js';
+import type { InferenceDispatcher } from '../queue/dispatcher.js';
+import { ModelRepository } from '../repository/index.js';
+import { openDatabase, type Db } from '../store/index.js';
+import { WorkerPool } from '../workers/index.js';
+
+/** Everything one running Corral holds; routes receive it, tests build it. */
+export interface Corral {
+  config: CorralConfig;
+  logger: Logger;
+  db: Db;
+  metrics: CorralMetrics;
+  dispatcher: InferenceDispatcher;
+  repository: ModelRepository;
+  inference: InferenceService;
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the parts together in dependency order: state, workers, repository,
+ * request path. The HTTP layer is built on top by buildApp().
+ */
+export async function createCorral(config: CorralConfig): Promise<Corral> {
+  await mkdir(config.home, { recursive: true });
+  config.modelOverrides = { ...readModelOverrides(configFilePath(config)), ...config.modelOverrides };
+  const logger = pino({ level: config.logLevel, name: 'corral' });
+  const metrics = createMetrics();
+  const db = await openDatabase(databasePath(config));
+  const dispatcher = new WorkerPool({
+    size: config.workers,
+    threadsPerWorker: config.threadsPerWorker,
+    memoryBudgetBytes: config.modelMemoryBudgetBytes,
+    readyTimeoutMs: config.requestTimeoutMs,
+    metrics,
+    logger,
+  });
+  const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path));
+  const inference = new InferenceService(repository, dispatcher, config, metrics);
+  return {
+    config, logger, db, metrics, dispatcher, repository, inference,
+    async close() {
+      await dispatcher.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { toCorralError, type CorralError } from '../errors/index.js';
+
+/** Shapes an error body the way one API family expects it. */
+export type ErrorFormatter = (error: CorralError) => unknown;
+
+/**
+ * Error handler factory: every API maps errors through the same catalog
+ * (toCorralError) and differs only in the JSON envelope it answers with.
+ */
+export function errorHandler(format: ErrorFormatter, logger: Logger) {
+  return (err: unknown, _request: FastifyRequest, reply: FastifyReply) => {
+    const error = toCorralError(err);
+    if (error.status >= 500) logger.error({ err, code: error.code }, error.message);
+    reply.code(error.status).headers(error.headers).send(format(error));
+  };
+}

@@ -1,0 +1,3 @@
+export { buildApp } from './app.js';
+export { createCorral, type Corral } from './corral.js';
+export { startServer, type RunningServer } from './server.js';

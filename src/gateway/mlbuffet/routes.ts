@@ -1,0 +1,129 @@
+import multipart from '@fastify/multipart';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { CorralError } from '../../errors/index.js';
+import type { ModelRecord } from '../../repository/index.js';
+import { imageToTensor, valuesToTensor } from '../../preprocessing/index.js';
+import { tensorDataToJson, nest, type TensorMap } from '../../runtimes/index.js';
+import type { Corral } from '../corral.js';
+import { errorHandler } from '../error-envelope.js';
+import { envelope, mlbuffetError } from './envelope.js';
+import { HELP } from './help.js';
+import { modelView } from './model-view.js';
+
+const NameParams = Type.Object({ name: Type.String() });
+const BatchingBody = Type.Object({
+  max_batch_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
+  max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+}, { additionalProperties: false });
+
+/**
+ * MLBuffet's inferrer API: model list/information/describe/upload/delete and
+ * predictions from JSON values or an uploaded image, in its `http_status` envelope.
+ */
+export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
+  const { repository, inference, config } = corral;
+  app.setErrorHandler(errorHandler(mlbuffetError, corral.logger));
+  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10 } });
+  const api = { api: 'mlbuffet' };
+
+  app.get('/', async () => envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help'));
+  app.get('/help', async () => envelope(200, 'Corral MLBuffet-compatible API', { routes: HELP }));
+
+  app.get('/api/v1/models', async () => envelope(200, 'OK', { model_list: repository.list().map((m) => m.name) }));
+  app.get('/api/v1/models/information', async () =>
+    envelope(200, 'OK', { model_list: repository.list().map((m) => ({ model: m.name, description: m.description })) }));
+
+  app.get('/api/v1/models/:name', { schema: { params: NameParams } }, async (req) =>
+    envelope(200, 'OK', modelView(repository.get(req.params.name), inference)));
+
+  app.post('/api/v1/models/:name', {
+    schema: { params: NameParams, body: Type.Object({ model_description: Type.String({ maxLength: 10_000 }) }) },
+  }, async (req) => {
+    const model = await repository.describe(req.params.name, req.body.model_description);
+    return envelope(200, `Description of model ${model.name} updated`, modelView(model, inference));
+  });
+
+  app.put('/api/v1/models/:name', { schema: { params: NameParams } }, async (req, reply) => {
+    const file = await uploadedFile(req, 'path');
+    const existed = repository.find(req.params.name) !== undefined;
+    const model = await repository.upload(req.params.name, file.file);
+    reply.code(existed ? 200 : 201);
+    return envelope(existed ? 200 : 201, `Model ${model.name} ${existed ? 'replaced' : 'uploaded'} (version ${model.version})`, modelView(model, inference));
+  });
+
+  app.delete('/api/v1/models/:name', { schema: { params: NameParams } }, async (req) => {
+    const model = await repository.delete(req.params.name);
+    return envelope(200, `Model ${model.name} deleted`);
+  });
+
+  app.get('/api/v1/models/:name/config', { schema: { params: NameParams } }, async (req) =>
+    envelope(200, 'OK', { dynamic_batching: snakeBatching(inference.batchingOf(repository.get(req.params.name))) }));
+
+  app.patch('/api/v1/models/:name/config', { schema: { params: NameParams, body: BatchingBody } }, async (req) => {
+    const model = await repository.setBatching(req.params.name, {
+      maxBatchSize: req.body.max_batch_size,
+      maxQueueDelayMicroseconds: req.body.max_queue_delay_microseconds,
+    });
+    return envelope(200, `Batching of model ${model.name} updated`, { dynamic_batching: snakeBatching(inference.batchingOf(model)) });
+  });
+
+  const predict = async (req: FastifyRequest<{ Params: { name: string }; Body: unknown }>) => {
+    const model = repository.get(req.params.name);
+    const inputs = req.isMultipart() ? await imageInputs(req, model) : jsonInputs(req.body, model);
+    const outputs = await inference.infer(model, { inputs });
+    const [first] = model.outputs.map((o) => outputs[o.name]).filter((t) => t !== undefined);
+    const all = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, nest(tensorDataToJson(t), t.shape)]));
+    return envelope(200, 'Prediction successful', { values: first ? nest(tensorDataToJson(first), first.shape) : [], outputs: all });
+  };
+  // MLBuffet documents GET with a body; POST is what most clients can send.
+  app.get('/api/v1/models/:name/prediction', { schema: { params: NameParams }, config: api }, predict);
+  app.post('/api/v1/models/:name/prediction', { schema: { params: NameParams }, config: api }, predict);
+};
+
+const snakeBatching = (b: { maxBatchSize: number; maxQueueDelayMicroseconds: number }) =>
+  ({ max_batch_size: b.maxBatchSize, max_queue_delay_microseconds: b.maxQueueDelayMicroseconds });
+
+async function uploadedFile(req: FastifyRequest, field: string) {
+  if (!req.isMultipart()) {
+    throw new CorralError('UNSUPPORTED_MEDIA_TYPE', `Send the model as multipart/form-data with the file in field '${field}' (curl -F "${field}=@model.onnx").`);
+  }
+  const file = await req.file();
+  if (!file) throw new CorralError('EMPTY_UPLOAD', `No file in the upload; put it in field '${field}'.`);
+  if (file.fieldname !== field) {
+    file.file.resume();
+    throw new CorralError('BAD_REQUEST', `The file must be sent in field '${field}', not '${file.fieldname}'.`);
+  }
+  return file;
+}
+
+function jsonInputs(body: unknown, model: ModelRecord): TensorMap {
+  const { values, inputs } = (body ?? {}) as { values?: unknown; inputs?: Record<string, unknown> };
+  if (inputs !== undefined) {
+    const map: TensorMap = {};
+    for (const [name, v] of Object.entries(inputs)) {
+      const spec = model.inputs.find((s) => s.name === name);
+      if (!spec) throw new CorralError('INVALID_INPUT', `Model '${model.name}' has no input '${name}'.`);
+      map[name] = valuesToTensor(v, spec);
+    }
+    return map;
+  }
+  if (values === undefined) {
+    throw new CorralError('BAD_REQUEST', 'Send JSON {"values": [...]} (one sample or a list of samples), {"inputs": {"<input>": [...]}}, or an image as multipart field "file".');
+  }
+  if (model.inputs.length !== 1) {
+    throw new CorralError('INVALID_INPUT', `Model '${model.name}' has ${model.inputs.length} inputs; send {"inputs": {"<name>": [...]}} naming each.`);
+  }
+  return { [model.inputs[0]!.name]: valuesToTensor(values, model.inputs[0]!) };
+}
+
+async function imageInputs(req: FastifyRequest, model: ModelRecord): Promise<TensorMap> {
+  const file = await uploadedFile(req, 'file');
+  const image = await file.toBuffer();
+  if (image.length === 0) throw new CorralError('EMPTY_UPLOAD', 'The uploaded image is empty.');
+  if (model.inputs.length !== 1) {
+    throw new CorralError('INVALID_INPUT', `Model '${model.name}' has ${model.inputs.length} inputs; image prediction needs a model with one image input.`);
+  }
+  const spec = model.inputs[0]!;
+  return { [spec.name]: await imageToTensor(image, spec) };
+}

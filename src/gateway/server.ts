@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { CorralConfig } from '../config/index.js';
+import { buildApp } from './app.js';
+import { createCorral, type Corral } from './corral.js';
+
+export interface RunningServer {
+  corral: Corral;
+  app: FastifyInstance;
+  /** Base URL the gateway listens on, e.g. http://127.0.0.1:8000 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a gateway with its workers and listens on config.host:config.port. */
+export async function startServer(config: CorralConfig): Promise<RunningServer> {
+  const corral = await createCorral(config);
+  const app = await buildApp(corral);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    corral, app, url: `http://${host}:${port}`,
+    async close() {
+      await app.close();
+      await corral.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { InferenceService, type InferenceRequest } from './inference-service.js';
+export { validateInputs, describe as describeSpecs } from './validate-inputs.js';

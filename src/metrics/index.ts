@@ -1,0 +1,1 @@
+export { createMetrics, type CorralMetrics } from './metrics.js';

@@ -1,0 +1,2 @@
+export { imageToTensor } from './image-tensor.js';
+export { valuesToTensor, nestedShape } from './values-tensor.js';

@@ -1,0 +1,29 @@
+import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
+
+export interface WorkerInfo {
+  id: string;
+  pid: number | undefined;
+  state: 'starting' | 'ready' | 'exited';
+  outstanding: number;
+  rssBytes: number;
+  loadedModels: string[];
+  restarts: number;
+}
+
+/**
+ * Where batches go to be run. The in-process default is the local worker pool;
+ * a Redis/BullMQ dispatcher for workers on other machines implements the same
+ * interface, so the batcher and the APIs do not change.
+ */
+export interface InferenceDispatcher {
+  run(model: ModelRef, input: unknown): Promise<unknown>;
+  /** Validates a model file by loading it in a worker, returning its signature. */
+  inspect(runtime: string, path: string): Promise<ModelSignature>;
+  /** Drops a model version from every worker's cache (after delete or re-upload). */
+  unload(key: string): void;
+  /** How many batches it makes sense to have in flight at once per model. */
+  capacity(): number;
+  isReady(): boolean;
+  workers(): WorkerInfo[];
+  close(): Promise<void>;
+}

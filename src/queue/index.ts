@@ -1,0 +1,1 @@
+export type { InferenceDispatcher, WorkerInfo } from './dispatcher.js';

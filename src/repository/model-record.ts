@@ -1,0 +1,50 @@
+import type { BatchingConfig } from '../config/config.js';
+import type { ModelRef } from '../runtimes/runtime.js';
+import type { TensorSpec } from '../runtimes/tensor.js';
+import type { ModelsTable } from '../store/schema.js';
+import { join } from 'node:path';
+
+/** A model in the repository, as the rest of Corral sees it. */
+export interface ModelRecord {
+  name: string;
+  version: number;
+  format: 'onnx';
+  description: string;
+  /** Absolute path of the model file. */
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Settings made through the API; unset fields fall back to corral.json, then the server default. */
+  batching: Partial<BatchingConfig>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function recordFromRow(row: ModelsTable, modelsDir: string): ModelRecord {
+  const batching: Partial<BatchingConfig> = {};
+  if (row.max_batch_size !== null) batching.maxBatchSize = row.max_batch_size;
+  if (row.max_queue_delay_us !== null) batching.maxQueueDelayMicroseconds = row.max_queue_delay_us;
+  return {
+    name: row.name,
+    version: row.version,
+    format: 'onnx',
+    description: row.description,
+    path: join(modelsDir, row.file_path),
+    sizeBytes: Number(row.size_bytes),
+    sha256: row.sha256,
+    inputs: JSON.parse(row.inputs_json) as TensorSpec[],
+    outputs: JSON.parse(row.outputs_json) as TensorSpec[],
+    batching,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** What a worker needs to load this model version. */
+export const modelRef = (model: ModelRecord): ModelRef => ({ key: `${model.name}@${model.version}`, runtime: 'onnx', path: model.path });
+
+/** True when every input's first dimension is free, so requests can be stacked along it. */
+export const hasBatchDimension = (model: ModelRecord): boolean =>
+  model.inputs.length > 0 && model.inputs.every((i) => i.shape.length > 0 && i.shape[0] === -1);

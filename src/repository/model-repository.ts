@@ -1,0 +1,140 @@
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BatchingConfig } from '../config/config.js';
+import { CorralError, errors } from '../errors/index.js';
+import type { ModelSignature } from '../runtimes/runtime.js';
+import type { Db } from '../store/index.js';
+import { validateModelName } from './model-name.js';
+import { modelRef, recordFromRow, type ModelRecord } from './model-record.js';
+import { receiveUpload } from './receive-upload.js';
+
+/** Validates a model file by loading it (in a worker process, never in the gateway). */
+export type ModelInspector = (runtime: string, path: string) => Promise<ModelSignature>;
+
+/**
+ * The ONNX model repository: files under CORRAL_HOME/models/<name>/<version>/model.onnx
+ * (Triton's layout), metadata in the database. Reads come from an in-memory
+ * copy kept in step with every write, so the request path never waits on SQL.
+ */
+export class ModelRepository {
+  private readonly models = new Map<string, ModelRecord>();
+  private readonly uploads = new Map<string, Promise<unknown>>();
+  /** Called after a model version stops existing (delete, replace) so workers drop it. */
+  onVersionRetired: (key: string) => void = () => undefined;
+
+  private constructor(
+    private readonly db: Db,
+    readonly dir: string,
+    private readonly inspect: ModelInspector,
+  ) {}
+
+  static async open(db: Db, dir: string, inspect: ModelInspector): Promise<ModelRepository> {
+    await mkdir(dir, { recursive: true });
+    const repo = new ModelRepository(db, dir, inspect);
+    for (const row of await db.selectFrom('models').selectAll().orderBy('name').execute()) {
+      repo.models.set(row.name, recordFromRow(row, dir));
+    }
+    return repo;
+  }
+
+  list(): ModelRecord[] {
+    return [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  find(name: string): ModelRecord | undefined {
+    return this.models.get(name);
+  }
+
+  get(name: string): ModelRecord {
+    const model = this.models.get(name);
+    if (!model) throw errors.modelNotFound(name);
+    return model;
+  }
+
+  /**
+   * Stores an uploaded model: stream to a temp file, load it in onnxruntime to
+   * validate it and read its signature, then move it into place and commit the
+   * row. Any failure leaves the repository as it was.
+   */
+  async upload(name: string, source: Readable): Promise<ModelRecord> {
+    validateModelName(name);
+    // Uploads of one name take turns, so two never claim the same version.
+    const turn = (this.uploads.get(name) ?? Promise.resolve()).then(() => this.store(name, source));
+    const settled = turn.catch(() => undefined);
+    this.uploads.set(name, settled);
+    void settled.then(() => this.uploads.get(name) === settled && this.uploads.delete(name));
+    return turn;
+  }
+
+  private async store(name: string, source: Readable): Promise<ModelRecord> {
+    const received = await receiveUpload(source, this.dir);
+    const previous = this.models.get(name);
+    const version = (previous?.version ?? 0) + 1;
+    const relative = join(name, String(version), 'model.onnx');
+    const finalPath = join(this.dir, relative);
+    let record: ModelRecord;
+    try {
+      const signature = await this.inspect('onnx', received.path);
+      if (signature.inputs.length === 0) throw new CorralError('INVALID_MODEL_FILE', 'The model declares no tensor inputs.');
+      await mkdir(dirname(finalPath), { recursive: true });
+      await rename(received.path, finalPath);
+      const now = new Date().toISOString();
+      const row = {
+        name, version, file_path: relative, format: 'onnx',
+        description: previous?.description ?? '',
+        size_bytes: received.sizeBytes, sha256: received.sha256,
+        inputs_json: JSON.stringify(signature.inputs), outputs_json: JSON.stringify(signature.outputs),
+        max_batch_size: previous?.batching.maxBatchSize ?? null,
+        max_queue_delay_us: previous?.batching.maxQueueDelayMicroseconds ?? null,
+        created_at: previous?.createdAt ?? now, updated_at: now,
+      };
+      await this.db.insertInto('models').values(row)
+        .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
+      record = recordFromRow(row, this.dir);
+      this.models.set(name, record);
+    } catch (err) {
+      await rm(received.path, { force: true });
+      await rm(dirname(finalPath), { recursive: true, force: true });
+      throw err;
+    }
+    if (previous) await this.retire(previous);
+    return record;
+  }
+
+  async describe(name: string, description: string): Promise<ModelRecord> {
+    return this.update(name, { description });
+  }
+
+  async setBatching(name: string, batching: Partial<BatchingConfig>): Promise<ModelRecord> {
+    const patch: { max_batch_size?: number; max_queue_delay_us?: number } = {};
+    if (batching.maxBatchSize !== undefined) patch.max_batch_size = batching.maxBatchSize;
+    if (batching.maxQueueDelayMicroseconds !== undefined) patch.max_queue_delay_us = batching.maxQueueDelayMicroseconds;
+    return this.update(name, patch);
+  }
+
+  async delete(name: string): Promise<ModelRecord> {
+    const model = this.get(name);
+    await this.db.deleteFrom('models').where('name', '=', name).execute();
+    this.models.delete(name);
+    await this.retire(model);
+    await rm(join(this.dir, name), { recursive: true, force: true });
+    return model;
+  }
+
+  private async update(name: string, patch: Record<string, unknown>): Promise<ModelRecord> {
+    this.get(name);
+    const row = await this.db.updateTable('models').set({ ...patch, updated_at: new Date().toISOString() })
+      .where('name', '=', name).returningAll().executeTakeFirstOrThrow();
+    const record = recordFromRow(row, this.dir);
+    this.models.set(name, record);
+    return record;
+  }
+
+  private async retire(model: ModelRecord): Promise<void> {
+    this.onVersionRetired(modelRef(model).key);
+    if (this.models.get(model.name)?.version !== model.version) {
+      await rm(dirname(model.path), { recursive: true, force: true });
+    }
+  }
+}

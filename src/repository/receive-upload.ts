@@ -1,0 +1,45 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CorralError } from '../errors/index.js';
+
+export interface ReceivedFile {
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+/**
+ * Streams an upload into CORRAL_HOME/models/.incoming, hashing as it goes, so
+ * a large model never sits in memory and a failed upload leaves one temp file
+ * that this function removes itself.
+ */
+export async function receiveUpload(source: Readable, modelsDir: string): Promise<ReceivedFile> {
+  const incoming = join(modelsDir, '.incoming');
+  await mkdir(incoming, { recursive: true });
+  const path = join(incoming, `${randomUUID()}.part`);
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      sizeBytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, meter, createWriteStream(path));
+    // @fastify/multipart marks a stream cut at the size limit instead of always throwing.
+    if ((source as Readable & { truncated?: boolean }).truncated) {
+      throw new CorralError('PAYLOAD_TOO_LARGE', 'The model file is larger than the upload limit; raise CORRAL_MAX_UPLOAD_MB.');
+    }
+    if (sizeBytes === 0) throw new CorralError('EMPTY_UPLOAD', 'The uploaded model file is empty.');
+    return { path, sizeBytes, sha256: hash.digest('hex') };
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,13 @@
+import type { Runtime } from './runtime.js';
+import { onnxRuntime } from './onnx/onnx-runtime.js';
+
+/** Every runtime a worker can host, by name. Later runtimes (transformers, embed, ocr) register here. */
+export const RUNTIMES: Readonly<Record<string, Runtime>> = Object.freeze({
+  [onnxRuntime.name]: onnxRuntime,
+});
+
+export function runtimeNamed(name: string): Runtime {
+  const runtime = RUNTIMES[name];
+  if (!runtime) throw new Error(`Unknown runtime '${name}'. Known: ${Object.keys(RUNTIMES).join(', ')}`);
+  return runtime;
+}

@@ -1,0 +1,2 @@
+export { openDatabase, migrateToLatest, type Db } from './database.js';
+export type { Database, ModelsTable } from './schema.js';

@@ -1,0 +1,23 @@
+
+/** Table types for Kysely. Columns are portable SQL types so PostgreSQL can host the same schema. */
+export interface ModelsTable {
+  name: string;
+  version: number;
+  /** Path of the model file, relative to CORRAL_HOME/models. */
+  file_path: string;
+  format: string;
+  description: string;
+  size_bytes: number;
+  sha256: string;
+  inputs_json: string;
+  outputs_json: string;
+  /** NULL = the server default. */
+  max_batch_size: number | null;
+  max_queue_delay_us: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Database {
+  models: ModelsTable;
+}

@@ -1,0 +1,61 @@
+/**
+ * Entry of a worker process (the "modelhost"). Forked by the gateway's worker
+ * pool; talks to it over IPC only. Models load lazily on first use and stay
+ * loaded until the memory budget pushes them out.
+ */
+import { runtimeNamed } from '../runtimes/registry.js';
+import type { RuntimeEnv } from '../runtimes/runtime.js';
+import { ModelCache } from './model-cache.js';
+import type { FromWorker, ToWorker, WorkerErrorKind } from './protocol.js';
+
+const env: RuntimeEnv = { threads: Number(process.env.CORRAL_WORKER_THREADS ?? 1) };
+const cache = new ModelCache(Number(process.env.CORRAL_WORKER_BUDGET_BYTES ?? 4 * 1024 ** 3));
+const send = (message: FromWorker) => process.send?.(message);
+
+class LoadError extends Error {}
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.type) {
+    case 'run': {
+      try {
+        const model = await cache
+          .get(message.model.key, () => runtimeNamed(message.model.runtime).load(message.model, env))
+          .catch((err: unknown) => {
+            throw new LoadError(`Could not load model: ${(err as Error).message}`);
+          });
+        send({ type: 'result', id: message.id, output: await model.run(message.input) });
+      } catch (err) {
+        send({ type: 'error', id: message.id, message: (err as Error).message, kind: classify(err) });
+      }
+      return;
+    }
+    case 'inspect': {
+      try {
+        const runtime = runtimeNamed(message.runtime);
+        if (!runtime.inspect) throw new Error(`runtime '${message.runtime}' cannot inspect files`);
+        send({ type: 'inspected', id: message.id, signature: await runtime.inspect(message.path, env) });
+      } catch (err) {
+        send({ type: 'error', id: message.id, message: (err as Error).message, kind: 'load' });
+      }
+      return;
+    }
+    case 'unload':
+      await cache.unload(message.key);
+      return;
+  }
+}
+
+function classify(err: unknown): WorkerErrorKind {
+  if (err instanceof LoadError) return 'load';
+  // onnxruntime reports bad feeds (wrong dims/types) as plain Errors from Run().
+  const text = (err as Error)?.message ?? '';
+  if (/input|dimension|shape|type|index|invalid|got/i.test(text)) return 'input';
+  return 'internal';
+}
+
+process.on('message', (message: ToWorker) => void handle(message));
+// The gateway going away must take its workers with it.
+process.on('disconnect', () => process.exit(0));
+
+setInterval(() => send({ type: 'stats', rssBytes: process.memoryUsage().rss, loaded: cache.keys() }), 2000).unref();
+send({ type: 'ready', pid: process.pid });

@@ -1,0 +1,179 @@
+import type { Logger } from 'pino';
+import { CorralError } from '../errors/index.js';
+import type { CorralMetrics } from '../metrics/index.js';
+import type { InferenceDispatcher, WorkerInfo } from '../queue/dispatcher.js';
+import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
+import { WorkerCrashedError, WorkerHandle, WorkerRequestError } from './worker-handle.js';
+
+export interface WorkerPoolOptions {
+  size: number;
+  threadsPerWorker: number;
+  memoryBudgetBytes: number;
+  /** How long a request waits for a worker to become ready (e.g. during a restart). */
+  readyTimeoutMs: number;
+  metrics: CorralMetrics;
+  logger: Logger;
+}
+
+/**
+ * The local modelhosts: N worker processes, each request sent to the ready worker
+ * with the fewest requests outstanding. A worker that dies is restarted, and
+ * the requests it held are re-sent to another worker, so none is lost.
+ */
+export class WorkerPool implements InferenceDispatcher {
+  private readonly slots: WorkerHandle[] = [];
+  private readonly restarts: number[] = [];
+  private readonly waiters = new Set<() => void>();
+  private closing = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    for (let i = 0; i < options.size; i++) {
+      this.restarts.push(0);
+      this.slots.push(this.spawn(i));
+    }
+  }
+
+  /** Resolves when every worker has started; the server can answer before that. */
+  async started(): Promise<void> {
+    while (this.slots.some((w) => w.state !== 'ready')) await this.nextReadyEvent(this.options.readyTimeoutMs);
+  }
+
+  async run(model: ModelRef, input: unknown): Promise<unknown> {
+    // A request is retried only when its worker died; more attempts than
+    // workers means the model itself kills workers, and we stop feeding it.
+    const attempts = Math.max(3, this.options.size + 1);
+    for (let attempt = 1; ; attempt++) {
+      const worker = await this.pick();
+      try {
+        return await worker.run(model, input);
+      } catch (err) {
+        if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing) {
+          this.options.metrics.retries.inc({ model: model.key });
+          continue;
+        }
+        throw this.translate(err, model.key, attempt);
+      }
+    }
+  }
+
+  async inspect(runtime: string, path: string): Promise<ModelSignature> {
+    for (let attempt = 1; ; attempt++) {
+      const worker = await this.pick();
+      try {
+        return await worker.inspect(runtime, path);
+      } catch (err) {
+        // A file that crashes the worker while loading is as invalid as one that fails to load.
+        if (err instanceof WorkerCrashedError && attempt < 2) continue;
+        throw new CorralError('INVALID_MODEL_FILE', `The file is not a valid model: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  unload(key: string): void {
+    for (const w of this.slots) w.unload(key);
+  }
+
+  capacity(): number {
+    return this.options.size;
+  }
+
+  isReady(): boolean {
+    return this.slots.some((w) => w.state === 'ready');
+  }
+
+  workers(): WorkerInfo[] {
+    return this.slots.map((w, i) => w.info(this.restarts[i]!));
+  }
+
+  /** Kills one worker as a crash would (tests, and `corral` chaos checks). */
+  killWorker(index: number, signal: NodeJS.Signals = 'SIGKILL'): number | undefined {
+    const w = this.slots[index];
+    w?.kill(signal);
+    return w?.pid;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const exits = this.slots.filter((w) => w.state !== 'exited').map((w) => new Promise<void>((r) => {
+      const prev = w.options.onExit;
+      w.options.onExit = (c, s) => { prev(c, s); r(); };
+      w.kill();
+    }));
+    await Promise.all(exits);
+  }
+
+  private spawn(index: number): WorkerHandle {
+    const { metrics, logger } = this.options;
+    const id = `worker-${index}`;
+    const startedAt = Date.now();
+    return new WorkerHandle({
+      id,
+      threads: this.options.threadsPerWorker,
+      memoryBudgetBytes: this.options.memoryBudgetBytes,
+      onReady: () => {
+        this.updateReadyGauge();
+        this.wake();
+      },
+      onStats: (rss) => metrics.workerRss.set({ worker: id }, rss),
+      onExit: (code, signal) => {
+        this.updateReadyGauge();
+        if (this.closing) return;
+        this.restarts[index]!++;
+        metrics.workerRestarts.inc();
+        logger.warn({ worker: id, code, signal }, 'worker exited; restarting it');
+        // A worker that dies right after starting is backed off so a broken install cannot spin.
+        const delay = Date.now() - startedAt < 2000 ? Math.min(5000, 250 * this.restarts[index]!) : 0;
+        setTimeout(() => {
+          if (!this.closing) this.slots[index] = this.spawn(index);
+        }, delay).unref();
+        this.wake();
+      },
+    });
+  }
+
+  private async pick(): Promise<WorkerHandle> {
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    for (;;) {
+      if (this.closing) throw new CorralError('NO_WORKERS', 'The server is shutting down.');
+      let best: WorkerHandle | undefined;
+      for (const w of this.slots) if (w.state === 'ready' && (!best || w.outstanding < best.outstanding)) best = w;
+      if (best) return best;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new CorralError('NO_WORKERS', `No worker became ready within ${this.options.readyTimeoutMs} ms; check the server log for worker start errors.`);
+      await this.nextReadyEvent(left);
+    }
+  }
+
+  private nextReadyEvent(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private updateReadyGauge(): void {
+    this.options.metrics.workersReady.set(this.slots.filter((w) => w.state === 'ready').length);
+  }
+
+  private translate(err: unknown, key: string, attempts: number): Error {
+    if (err instanceof CorralError) return err;
+    if (err instanceof WorkerRequestError) {
+      if (err.kind === 'input') return new CorralError('INFERENCE_REJECTED', `Model '${key}' rejected the input: ${err.message}`);
+      if (err.kind === 'load') return new CorralError('INFERENCE_FAILED', `Model '${key}' could not be loaded: ${err.message}`);
+      return new CorralError('INFERENCE_FAILED', `Model '${key}' failed: ${err.message}`);
+    }
+    if (err instanceof WorkerCrashedError) {
+      return new CorralError('INFERENCE_FAILED', `Model '${key}' crashed its worker ${attempts} times; it was not run again.`);
+    }
+    return err as Error;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Starts a real Corral (SQLite, worker processes, HTTP on a free loopback port)
+ * in a fresh temporary CORRAL_HOME, and removes it on close.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { loadConfig, type CorralConfig } from '../../src/config/index.js';
+import { startServer, type RunningServer } from '../../src/gateway/index.js';
+import { writeFixtureModels } from '../fixtures/index.js';
+
+export interface TestServer extends RunningServer {
+  home: string;
+  /** Paths of the fixture models (iris, cnn, encoder, fixed-batch, multi-input). */
+  models: Record<string, string>;
+}
+
+export async function startTestServer(overrides: Partial<CorralConfig> = {}): Promise<TestServer> {
+  const home = mkdtempSync(join(tmpdir(), 'corral-test-'));
+  const models = writeFixtureModels(join(home, 'fixtures'));
+  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn' }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
+  const server = await startServer(config);
+  return {
+    ...server, home, models,
+    async close() {
+      await server.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Uploads a model file through the MLBuffet API (multipart field `path`), returning the response. */
+export async function uploadModel(url: string, name: string, path: string): Promise<Response> {
+  const form = new FormData();
+  form.append('path', new Blob([readFileSync(path)]), 'model.onnx');
+  return fetch(`${url}/api/v1/models/${encodeURIComponent(name)}`, { method: 'PUT', body: form });
+}
+
+export async function postJson(url: string, body: unknown, method = 'POST'): Promise<Response> {
+  return fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** GET with a JSON body, as MLBuffet's docs send it (fetch refuses GET bodies, node:http does not). */
+export function getWithJsonBody(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
