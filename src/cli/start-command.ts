@@ -3,14 +3,23 @@ import { loadConfig } from '../config/index.js';
 import { startServer } from '../gateway/index.js';
 import { ExitError } from './exit-error.js';
 
+/** Parses a whole-number flag, failing with a one-line usage error (exit 2). */
+export function wholeNumber(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ExitError(`${flag} must be a whole number from ${min} to ${max}, got '${value}'.`, 2);
+    return n;
+  };
+}
+
 /** `corral start`: the gateway and its local workers, until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {
   program
     .command('start')
     .description('start the gateway and its worker processes (state in CORRAL_HOME, default ~/.corral)')
     .option('--host <host>', 'address to listen on (CORRAL_HOST)')
-    .option('--port <port>', 'port to listen on (CORRAL_PORT)', (v) => Number(v))
-    .option('--workers <n>', 'worker processes (CORRAL_WORKERS; default one per core)', (v) => Number(v))
+    .option('--port <port>', 'port to listen on (CORRAL_PORT)', wholeNumber('--port', 0, 65535))
+    .option('--workers <n>', 'worker processes (CORRAL_WORKERS; default one per core)', wholeNumber('--workers', 1, 256))
     .option('--home <dir>', 'state directory (CORRAL_HOME)')
     .action(async (opts: { host?: string; port?: number; workers?: number; home?: string }) => {
       const env = { ...process.env, ...(opts.home ? { CORRAL_HOME: opts.home } : {}) };

@@ -22,6 +22,7 @@ export function toCorralError(err: unknown): CorralError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new CorralError('INVALID_JSON', `The body is not valid JSON: ${message}`, { cause: err });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CorralError('PAYLOAD_TOO_LARGE', `${message}; raise CORRAL_MAX_BODY_MB to accept larger request bodies.`, { cause: err });
     case 'FST_REQ_FILE_TOO_LARGE':
     case 'FST_FILES_LIMIT':
     case 'FST_PARTS_LIMIT':

@@ -21,6 +21,9 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     bodyLimit: corral.config.maxBodyBytes,
     // Model names such as "iris.onnx" are path segments; keep them intact.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    // Fastify's defaults coerce types ("8" → 8, 42 → "42") and silently drop properties that
+    // additionalProperties: false forbids; an API should answer 400 to a wrong type or a typo instead.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // MLBuffet documents predictions as GET with a JSON body; Fastify ignores GET bodies unless told.

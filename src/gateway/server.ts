@@ -15,7 +15,14 @@ export interface RunningServer {
 export async function startServer(config: CorralConfig): Promise<RunningServer> {
   const corral = await createCorral(config);
   const app = await buildApp(corral);
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // Workers are already running: a failed listen must not leave them behind.
+    await app.close().catch(() => undefined);
+    await corral.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

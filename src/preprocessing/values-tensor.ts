@@ -36,11 +36,16 @@ export function valuesToTensor(values: unknown, spec: TensorSpec): Tensor {
   const shape = nestedShape(values, 'values');
   const rank = spec.shape.length;
   if (shape.length === rank) return tensorFromJson(spec.name, spec.datatype, shape, values);
-  if (shape.length === rank - 1) return tensorFromJson(spec.name, spec.datatype, [1, ...shape], values);
   const inner = spec.shape.slice(1);
+  const isOneSample = shape.length === inner.length && shape.every((d, i) => inner[i] === -1 || d === inner[i]);
+  // One sample: a list shaped like one sample, or nesting one rank short (the shape check then
+  // names any size mismatch). Only a flat list is split into samples; nested data is never reshaped.
+  if (isOneSample || (shape.length === rank - 1 && shape.length > 1)) {
+    return tensorFromJson(spec.name, spec.datatype, [1, ...shape], values);
+  }
   const sample = elementCount(inner);
   const flat = flatten(values);
-  if (inner.every((d) => d > 0) && flat.length % sample === 0) {
+  if (shape.length === 1 && inner.every((d) => d > 0) && flat.length % sample === 0) {
     return tensorFromJson(spec.name, spec.datatype, [flat.length / sample, ...inner], flat);
   }
   throw new CorralError('INVALID_INPUT', `Input '${spec.name}' expects shape [${spec.shape.join(',')}] (-1 = any size); got ${flat.length} values shaped [${shape.join(',')}].`);
