@@ -7,6 +7,8 @@ interface Queued<I, O> {
   rows: number;
   key: string;
   enqueuedAt: number;
+  /** Runs alone: set after its batch was rejected, to find out which member was at fault. */
+  solo?: boolean;
   resolve: (output: O) => void;
   reject: (err: unknown) => void;
 }
@@ -68,6 +70,11 @@ export class DynamicBatcher<I, O> {
       }
       this.dispatch(batch, rows);
     }
+    // A wait timer outliving its queue would only hold the process open (up to the delay) at shutdown.
+    if (this.queue.length === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.options.onQueueDepth?.(this.queuedRows);
   }
 
@@ -76,9 +83,9 @@ export class DynamicBatcher<I, O> {
     const head = this.queue[0]!;
     const batch = [head];
     let rows = head.rows;
-    for (let i = 1; i < this.queue.length && rows < maxRows; i++) {
+    for (let i = 1; i < this.queue.length && rows < maxRows && !head.solo; i++) {
       const q = this.queue[i]!;
-      if (q.key === head.key && rows + q.rows <= maxRows) {
+      if (!q.solo && q.key === head.key && rows + q.rows <= maxRows) {
         batch.push(q);
         rows += q.rows;
       }
@@ -101,8 +108,11 @@ export class DynamicBatcher<I, O> {
       })
       .catch((err: unknown) => {
         // One bad request must not fail the requests that happened to share its batch.
+        // They go back to the head of the queue to run alone, still within the in-flight limit.
         if (batch.length > 1 && err instanceof CorralError && err.code === 'INFERENCE_REJECTED') {
-          for (const q of batch) execute(q.input).then(q.resolve, q.reject);
+          for (const q of batch) q.solo = true;
+          this.queue.unshift(...batch);
+          this.queuedRows += rows;
         } else batch.forEach((q) => q.reject(err));
       })
       .finally(() => {

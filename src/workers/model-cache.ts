@@ -22,11 +22,14 @@ export class ModelCache {
     this.entries.set(key, entry);
     try {
       const model = await entry;
-      this.sizes.set(key, model.sizeBytes);
-      await this.evictOverBudget(key);
+      // Unloaded while loading (unload() disposes it): it must not count against the budget.
+      if (this.entries.get(key) === entry) {
+        this.sizes.set(key, model.sizeBytes);
+        await this.evictOverBudget(key);
+      }
       return model;
     } catch (err) {
-      this.entries.delete(key);
+      if (this.entries.get(key) === entry) this.entries.delete(key);
       throw err;
     }
   }

@@ -104,7 +104,11 @@ export class WorkerHandle {
   private send(message: ToWorker): void {
     if (!this.child.connected) return;
     this.child.send(message, (err) => {
-      if (err && 'id' in message) this.settle(message.id)?.reject(new WorkerCrashedError(err.message));
+      if (!err) return;
+      // A broken channel (EPIPE) means the process is dying, though 'exit' may come
+      // later: stop routing work here now, or retries would keep picking this worker.
+      this.state = 'exited';
+      if ('id' in message) this.settle(message.id)?.reject(new WorkerCrashedError(err.message));
     });
   }
 
