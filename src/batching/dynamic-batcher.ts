@@ -9,13 +9,15 @@ interface Queued<I, O> {
   enqueuedAt: number;
   /** Runs alone: set after its batch was rejected, to find out which member was at fault. */
   solo?: boolean;
+  /** Receives streamed partial output; such a request always runs alone. */
+  onChunk?: (data: unknown) => void;
   resolve: (output: O) => void;
   reject: (err: unknown) => void;
 }
 
 export interface BatcherOptions<I, O> {
   codec: BatchCodec<I, O>;
-  execute: (input: I) => Promise<O>;
+  execute: (input: I, onChunk?: (data: unknown) => void) => Promise<O>;
   /** Read on every scheduling decision, so a config change applies at once. */
   config: () => BatchingConfig;
   /** Batches of this model allowed in flight at once (one per worker keeps every worker busy). */
@@ -40,14 +42,14 @@ export class DynamicBatcher<I, O> {
 
   constructor(private readonly options: BatcherOptions<I, O>) {}
 
-  submit(input: I): Promise<O> {
+  submit(input: I, onChunk?: (data: unknown) => void): Promise<O> {
     const { codec } = this.options;
     const rows = codec.rows(input);
     if (this.queuedRows + rows > this.options.maxQueuedRows && this.queue.length > 0) {
       return Promise.reject(new CorralError('QUEUE_FULL', `The model has ${this.queuedRows} rows queued, the limit; retry shortly.`, { headers: { 'retry-after': '1' } }));
     }
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ input, rows, key: codec.key(input), enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ input, rows, key: codec.key(input), enqueuedAt: performance.now(), solo: onChunk !== undefined, onChunk, resolve, reject });
       this.queuedRows += rows;
       this.pump();
     });
@@ -101,7 +103,7 @@ export class DynamicBatcher<I, O> {
     this.options.onBatch?.(rows);
     const { codec, execute } = this.options;
     const input = batch.length === 1 ? batch[0]!.input : codec.concat(batch.map((q) => q.input));
-    execute(input)
+    execute(input, batch.length === 1 ? batch[0]!.onChunk : undefined)
       .then((output) => {
         const parts = batch.length === 1 ? [output] : codec.split(output, batch.map((q) => q.rows));
         batch.forEach((q, i) => q.resolve(parts[i]!));

@@ -29,6 +29,8 @@ export interface CorralConfig {
   maxQueuedRows: number;
   requestTimeoutMs: number;
   logLevel: string;
+  /** May services download models from the Hugging Face hub? Off in tests (no network). */
+  allowRemoteModels: boolean;
 }
 
 export const modelsDir = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'models');
@@ -67,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueuedRows: intFrom(env, 'CORRAL_MAX_QUEUED_ROWS', 100_000),
     requestTimeoutMs: intFrom(env, 'CORRAL_REQUEST_TIMEOUT_MS', 60_000),
     logLevel: env.CORRAL_LOG_LEVEL ?? 'info',
+    allowRemoteModels: env.CORRAL_ALLOW_REMOTE_MODELS !== '0',
     ...overrides,
   };
   return config;

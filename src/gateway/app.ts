@@ -1,12 +1,17 @@
+import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CorralError } from '../errors/index.js';
 import type { Corral } from './corral.js';
 import { errorHandler } from './error-envelope.js';
 import { kserveRoutes } from './kserve/routes.js';
+import { laminoidRoutes } from './laminoid/routes.js';
+import { openaiRoutes } from './openai/routes.js';
+import { tgiRoutes } from './tgi/routes.js';
 import { metricsRoute } from './metrics-route.js';
 import { mlbuffetRoutes } from './mlbuffet/routes.js';
 import { installRouteMetrics } from './route-metrics.js';
+import { serviceRoutes } from './services/routes.js';
 
 /**
  * The HTTP gateway. The plugin list below is the table of contents of the
@@ -34,8 +39,14 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     throw new CorralError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}; GET /help lists the routes.`);
   });
 
+  // Model uploads (MLBuffet) and images (predictions, OCR) arrive as multipart, one file each.
+  await app.register(multipart, { limits: { fileSize: corral.config.maxUploadBytes, files: 1, fields: 10 } });
   await app.register(metricsRoute, { corral });
   await app.register(mlbuffetRoutes, { corral });
   await app.register(kserveRoutes, { corral });
+  await app.register(serviceRoutes, { corral });
+  await app.register(laminoidRoutes, { corral });
+  await app.register(openaiRoutes, { corral });
+  await app.register(tgiRoutes, { corral });
   return app;
 }

@@ -5,6 +5,7 @@ import { InferenceService } from '../inference/index.js';
 import { createMetrics, type CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher } from '../queue/dispatcher.js';
 import { ModelRepository } from '../repository/index.js';
+import { ServiceRegistry, ServiceRunner } from '../services/index.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 
@@ -17,6 +18,8 @@ export interface Corral {
   dispatcher: InferenceDispatcher;
   repository: ModelRepository;
   inference: InferenceService;
+  services: ServiceRegistry;
+  runner: ServiceRunner;
   close(): Promise<void>;
 }
 
@@ -32,6 +35,8 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const db = await openDatabase(databasePath(config));
   const dispatcher = new WorkerPool({
     size: config.workers,
+    home: config.home,
+    allowRemoteModels: config.allowRemoteModels,
     threadsPerWorker: config.threadsPerWorker,
     memoryBudgetBytes: config.modelMemoryBudgetBytes,
     readyTimeoutMs: config.requestTimeoutMs,
@@ -40,8 +45,10 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   });
   const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path));
   const inference = new InferenceService(repository, dispatcher, config, metrics);
+  const services = await ServiceRegistry.open(db, repository);
+  const runner = new ServiceRunner(services, inference, config, logger);
   return {
-    config, logger, db, metrics, dispatcher, repository, inference,
+    config, logger, db, metrics, dispatcher, repository, inference, services, runner,
     async close() {
       await dispatcher.close();
       await db.destroy();

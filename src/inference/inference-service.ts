@@ -6,6 +6,7 @@ import type { InferenceDispatcher } from '../queue/dispatcher.js';
 import { hasBatchDimension, modelRef, type ModelRecord, type ModelRepository } from '../repository/index.js';
 import type { OnnxRequest } from '../runtimes/onnx/onnx-runtime.js';
 import type { TensorMap } from '../runtimes/tensor.js';
+import type { ExecutionTarget } from './execution-target.js';
 import { validateInputs } from './validate-inputs.js';
 
 export interface InferenceRequest {
@@ -15,12 +16,12 @@ export interface InferenceRequest {
 }
 
 /**
- * The request path every API shares: resolve the model, validate the input,
- * hand it to the model's batcher, which sends batches to the dispatcher
- * (local worker pool, or a remote queue).
+ * The request path every API shares: a target (model version or service)
+ * gets one batcher, which sends batches to the dispatcher (local worker pool,
+ * or a remote queue).
  */
 export class InferenceService {
-  private readonly batchers = new Map<string, DynamicBatcher<OnnxRequest, TensorMap>>();
+  private readonly batchers = new Map<string, DynamicBatcher<unknown, unknown>>();
 
   constructor(
     private readonly repository: ModelRepository,
@@ -28,10 +29,7 @@ export class InferenceService {
     private readonly config: CorralConfig,
     private readonly metrics: CorralMetrics,
   ) {
-    repository.onVersionRetired = (key) => {
-      this.batchers.delete(key);
-      dispatcher.unload(key);
-    };
+    repository.onVersionRetired = (key) => this.retire(key);
   }
 
   /** Resolves a model and, when given, checks the requested version is the one served. */
@@ -41,9 +39,15 @@ export class InferenceService {
     return model;
   }
 
+  /** Runs tensors through a repository model, after checking them against its signature. */
   async infer(model: ModelRecord, request: InferenceRequest): Promise<TensorMap> {
     validateInputs(model, request.inputs, request.outputs);
-    return this.batcherFor(model).submit({ inputs: request.inputs, outputs: request.outputs });
+    return this.submit(this.modelTarget(model), { inputs: request.inputs, outputs: request.outputs });
+  }
+
+  /** Queues one request for a target; `onChunk` receives streamed output. */
+  submit<I, O>(target: ExecutionTarget<I, O>, input: I, onChunk?: (data: unknown) => void): Promise<O> {
+    return this.batcherFor(target).submit(input, onChunk);
   }
 
   /** Effective batching: API setting, then corral.json, then the server default. */
@@ -52,33 +56,48 @@ export class InferenceService {
     return hasBatchDimension(model) ? merged : { ...merged, maxBatchSize: 1 };
   }
 
-  queueDepth(model: ModelRecord): number {
-    return this.batchers.get(modelRef(model).key)?.depth ?? 0;
+  queueDepth(key: string): number {
+    return this.batchers.get(key)?.depth ?? 0;
   }
 
-  private batcherFor(model: ModelRecord): DynamicBatcher<OnnxRequest, TensorMap> {
-    const ref = modelRef(model);
-    let batcher = this.batchers.get(ref.key);
-    if (batcher) return batcher;
-    const labels = { model: model.name };
-    batcher = new DynamicBatcher<OnnxRequest, TensorMap>({
+  /** Forgets a target version: its batcher goes and workers unload it. */
+  retire(key: string): void {
+    this.batchers.delete(key);
+    this.dispatcher.unload(key);
+  }
+
+  modelTarget(model: ModelRecord): ExecutionTarget<OnnxRequest, TensorMap> {
+    return {
+      ref: modelRef(model),
+      label: model.name,
       codec: tensorCodec,
-      execute: async (input) => {
+      // Looked up each time so a batching change through the API applies at once.
+      batching: () => this.batchingOf(this.repository.find(model.name) ?? model),
+    };
+  }
+
+  private batcherFor<I, O>(target: ExecutionTarget<I, O>): DynamicBatcher<I, O> {
+    const existing = this.batchers.get(target.ref.key);
+    if (existing) return existing as DynamicBatcher<I, O>;
+    const labels = { model: target.label };
+    const { ref } = target;
+    const batcher = new DynamicBatcher<I, O>({
+      codec: target.codec,
+      execute: async (input, onChunk) => {
         const stop = this.metrics.inferenceDuration.startTimer(labels);
         try {
-          return (await this.dispatcher.run(ref, input)) as TensorMap;
+          return (await this.dispatcher.run(ref, input, onChunk)) as O;
         } finally {
           stop();
         }
       },
-      // Looked up each time so a batching change through the API applies at once.
-      config: () => this.batchingOf(this.repository.find(model.name) ?? model),
-      capacity: () => this.dispatcher.capacity(),
+      config: target.batching,
+      capacity: target.capacity ?? (() => this.dispatcher.capacity()),
       maxQueuedRows: this.config.maxQueuedRows,
       onQueueDepth: (rows) => this.metrics.queueDepth.set(labels, rows),
       onBatch: (rows) => this.metrics.batchSize.observe(labels, rows),
     });
-    this.batchers.set(ref.key, batcher);
+    this.batchers.set(ref.key, batcher as DynamicBatcher<unknown, unknown>);
     return batcher;
   }
 }

@@ -16,7 +16,8 @@ export interface WorkerInfo {
  * interface, so the batcher and the APIs do not change.
  */
 export interface InferenceDispatcher {
-  run(model: ModelRef, input: unknown): Promise<unknown>;
+  /** Runs one batch; `onChunk` receives streamed partial results (text generation). */
+  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown>;
   /** Validates a model file by loading it in a worker, returning its signature. */
   inspect(runtime: string, path: string): Promise<ModelSignature>;
   /** Drops a model version from every worker's cache (after delete or re-upload). */

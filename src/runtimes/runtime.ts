@@ -12,7 +12,8 @@ export interface ModelRef {
 
 /** A model held in memory by a runtime. `run` may be called concurrently. */
 export interface LoadedModel {
-  run(input: unknown): Promise<unknown>;
+  /** `emit` streams partial results (generated text) to the caller before the final output. */
+  run(input: unknown, emit?: (chunk: unknown) => void): Promise<unknown>;
   /** Approximate memory held, for the worker's LRU budget. */
   readonly sizeBytes: number;
   dispose(): Promise<void>;
@@ -37,4 +38,8 @@ export interface Runtime {
 export interface RuntimeEnv {
   /** Intra-op threads the runtime may use. */
   threads: number;
+  /** May runtimes download models from the Hugging Face hub? (CORRAL_ALLOW_REMOTE_MODELS) */
+  allowRemoteModels: boolean;
+  /** Where downloaded hub models are cached (CORRAL_MODEL_CACHE; default CORRAL_HOME/hub). */
+  modelCacheDir: string;
 }

@@ -1,2 +1,2 @@
 export { openDatabase, migrateToLatest, type Db } from './database.js';
-export type { Database, ModelsTable } from './schema.js';
+export type { Database, ModelsTable, ServicesTable } from './schema.js';

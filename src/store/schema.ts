@@ -18,6 +18,31 @@ export interface ModelsTable {
   updated_at: string;
 }
 
+export interface ServicesTable {
+  id: string;
+  name: string;
+  runtime: string;
+  task: string;
+  /** Local path, Hugging Face cache snapshot, hub id, or repository model name. */
+  model: string;
+  /** Where the runtime loads it from: a resolved local path or a hub id. */
+  model_path: string;
+  /** Hugging Face revision pinned when the service was created. */
+  revision: string | null;
+  options_json: string;
+  replicas: number;
+  max_batch_size: number | null;
+  max_queue_delay_us: number | null;
+  profile: string;
+  status: string;
+  job_id: string | null;
+  endpoint: string | null;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   models: ModelsTable;
+  services: ServicesTable;
 }

@@ -8,6 +8,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; pid: number }
+  | { type: 'chunk'; id: number; data: unknown }
   | { type: 'result'; id: number; output: unknown }
   | { type: 'inspected'; id: number; signature: ModelSignature }
   | { type: 'error'; id: number; message: string; kind: WorkerErrorKind }

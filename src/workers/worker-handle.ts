@@ -21,10 +21,13 @@ const EXEC_ARGV = ENTRY.pathname.endsWith('.ts') ? ['--import', import.meta.reso
 interface Pending {
   resolve: (value: never) => void;
   reject: (err: Error) => void;
+  onChunk?: (data: unknown) => void;
 }
 
 export interface WorkerOptions {
   id: string;
+  home: string;
+  allowRemoteModels: boolean;
   threads: number;
   memoryBudgetBytes: number;
   onReady: () => void;
@@ -48,6 +51,8 @@ export class WorkerHandle {
       env: {
         ...process.env,
         CORRAL_WORKER_ID: options.id,
+        CORRAL_HOME: options.home,
+        CORRAL_ALLOW_REMOTE_MODELS: options.allowRemoteModels ? '1' : '0',
         CORRAL_WORKER_THREADS: String(options.threads),
         CORRAL_WORKER_BUDGET_BYTES: String(options.memoryBudgetBytes),
       },
@@ -72,8 +77,8 @@ export class WorkerHandle {
     return this.pending.size;
   }
 
-  run(model: ModelRef, input: unknown): Promise<unknown> {
-    return this.request((id) => ({ type: 'run', id, model, input }));
+  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
+    return this.request((id) => ({ type: 'run', id, model, input }), onChunk);
   }
 
   inspect(runtime: string, path: string): Promise<ModelSignature> {
@@ -92,11 +97,11 @@ export class WorkerHandle {
     return { id: this.options.id, pid: this.pid, state: this.state, outstanding: this.outstanding, rssBytes: this.rssBytes, loadedModels: this.loadedModels, restarts };
   }
 
-  private request<T>(build: (id: number) => ToWorker): Promise<T> {
+  private request<T>(build: (id: number) => ToWorker, onChunk?: (data: unknown) => void): Promise<T> {
     if (this.state === 'exited') return Promise.reject(new WorkerCrashedError(`worker ${this.options.id} has exited`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onChunk });
       this.send(build(id));
     });
   }
@@ -128,6 +133,9 @@ export class WorkerHandle {
         this.rssBytes = message.rssBytes;
         this.loadedModels = message.loaded;
         this.options.onStats(message.rssBytes);
+        return;
+      case 'chunk':
+        this.pending.get(message.id)?.onChunk?.(message.data);
         return;
       case 'result':
         this.settle(message.id)?.resolve(message.output as never);

@@ -3,12 +3,18 @@
  * pool; talks to it over IPC only. Models load lazily on first use and stay
  * loaded until the memory budget pushes them out.
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { runtimeNamed } from '../runtimes/registry.js';
 import type { RuntimeEnv } from '../runtimes/runtime.js';
 import { ModelCache } from './model-cache.js';
 import type { FromWorker, ToWorker, WorkerErrorKind } from './protocol.js';
 
-const env: RuntimeEnv = { threads: Number(process.env.CORRAL_WORKER_THREADS ?? 1) };
+const env: RuntimeEnv = {
+  threads: Number(process.env.CORRAL_WORKER_THREADS ?? 1),
+  allowRemoteModels: process.env.CORRAL_ALLOW_REMOTE_MODELS !== '0',
+  modelCacheDir: process.env.CORRAL_MODEL_CACHE ?? join(process.env.CORRAL_HOME ?? join(homedir(), '.corral'), 'hub'),
+};
 const cache = new ModelCache(Number(process.env.CORRAL_WORKER_BUDGET_BYTES ?? 4 * 1024 ** 3));
 const send = (message: FromWorker) => process.send?.(message);
 
@@ -23,7 +29,8 @@ async function handle(message: ToWorker): Promise<void> {
           .catch((err: unknown) => {
             throw new LoadError(`Could not load model: ${(err as Error).message}`);
           });
-        send({ type: 'result', id: message.id, output: await model.run(message.input) });
+        const emit = (data: unknown) => send({ type: 'chunk', id: message.id, data });
+        send({ type: 'result', id: message.id, output: await model.run(message.input, emit) });
       } catch (err) {
         send({ type: 'error', id: message.id, message: (err as Error).message, kind: classify(err) });
       }

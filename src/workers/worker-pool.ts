@@ -7,6 +7,9 @@ import { WorkerCrashedError, WorkerHandle, WorkerRequestError } from './worker-h
 
 export interface WorkerPoolOptions {
   size: number;
+  /** CORRAL_HOME, passed to workers (hub model cache lives under it). */
+  home: string;
+  allowRemoteModels: boolean;
   threadsPerWorker: number;
   memoryBudgetBytes: number;
   /** How long a request waits for a worker to become ready (e.g. during a restart). */
@@ -38,16 +41,19 @@ export class WorkerPool implements InferenceDispatcher {
     while (this.slots.some((w) => w.state !== 'ready')) await this.nextReadyEvent(this.options.readyTimeoutMs);
   }
 
-  async run(model: ModelRef, input: unknown): Promise<unknown> {
+  async run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
     // A request is retried only when its worker died; more attempts than
     // workers means the model itself kills workers, and we stop feeding it.
     const attempts = Math.max(3, this.options.size + 1);
+    let streamed = false;
+    const relay = onChunk && ((data: unknown) => { streamed = true; onChunk(data); });
     for (let attempt = 1; ; attempt++) {
       const worker = await this.pick();
       try {
-        return await worker.run(model, input);
+        return await worker.run(model, input, relay);
       } catch (err) {
-        if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing) {
+        // A stream the client has partly seen cannot be replayed without duplicating text.
+        if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing && !streamed) {
           this.options.metrics.retries.inc({ model: model.key });
           continue;
         }
@@ -108,6 +114,8 @@ export class WorkerPool implements InferenceDispatcher {
     const startedAt = Date.now();
     return new WorkerHandle({
       id,
+      home: this.options.home,
+      allowRemoteModels: this.options.allowRemoteModels,
       threads: this.options.threadsPerWorker,
       memoryBudgetBytes: this.options.memoryBudgetBytes,
       onReady: () => {

@@ -19,7 +19,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(overrides: Partial<CorralConfig> = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'corral-test-'));
   const models = writeFixtureModels(join(home, 'fixtures'));
-  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn' }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
+  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0' }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
   const server = await startServer(config);
   return {
     ...server, home, models,

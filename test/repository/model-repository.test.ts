@@ -33,7 +33,7 @@ before(async () => {
   writeFileSync(join(home, 'fixtures', 'garbage.onnx'), Buffer.from('this is not an onnx model, just some text\n'.repeat(50)));
   writeFileSync(join(home, 'fixtures', 'empty.onnx'), Buffer.alloc(0));
   pool = new WorkerPool({
-    size: 1, threadsPerWorker: 1, memoryBudgetBytes: 1024 ** 3, readyTimeoutMs: 30_000,
+    size: 1, home, allowRemoteModels: false, threadsPerWorker: 1, memoryBudgetBytes: 1024 ** 3, readyTimeoutMs: 30_000,
     metrics: createMetrics(), logger: pino({ level: 'silent' }),
   });
   inspect = (runtime, path) => {

@@ -27,7 +27,7 @@ function loader(name: string) {
   const stats = { loads: 0, disposed: 0 };
   const load = async (): Promise<LoadedModel> => {
     stats.loads++;
-    const model = await onnxRuntime.load({ key: name, runtime: 'onnx', path: models[name]! }, { threads: 1 });
+    const model = await onnxRuntime.load({ key: name, runtime: 'onnx', path: models[name]! }, { threads: 1, allowRemoteModels: false, modelCacheDir: tmpdir() });
     const dispose = model.dispose.bind(model);
     return Object.assign(model, { dispose: async () => { stats.disposed++; await dispose(); } });
   };
@@ -109,7 +109,7 @@ describe('ModelCache', () => {
     let attempts = 0;
     const broken = async () => {
       attempts++;
-      return onnxRuntime.load({ key: 'x', runtime: 'onnx', path: join(dir, 'missing.onnx') }, { threads: 1 });
+      return onnxRuntime.load({ key: 'x', runtime: 'onnx', path: join(dir, 'missing.onnx') }, { threads: 1, allowRemoteModels: false, modelCacheDir: tmpdir() });
     };
     const concurrent = [cache.get('iris@1', broken), cache.get('iris@1', broken)];
     for (const p of concurrent) await assert.rejects(p);
@@ -129,7 +129,7 @@ describe('ModelCache', () => {
     const cache = new ModelCache(size('iris') + size('encoder'));
     const iris = loader('iris');
     await cache.get('iris@1', iris.load);
-    await assert.rejects(cache.get('bad@1', async () => onnxRuntime.load({ key: 'bad@1', runtime: 'onnx', path: join(dir, 'nope.onnx') }, { threads: 1 })));
+    await assert.rejects(cache.get('bad@1', async () => onnxRuntime.load({ key: 'bad@1', runtime: 'onnx', path: join(dir, 'nope.onnx') }, { threads: 1, allowRemoteModels: false, modelCacheDir: tmpdir() })));
     assert.deepEqual(cache.keys(), ['iris@1']);
     assert.equal(iris.stats.disposed, 0);
     await cache.unload('iris@1');

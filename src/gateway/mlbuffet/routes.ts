@@ -1,4 +1,3 @@
-import multipart from '@fastify/multipart';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { CorralError } from '../../errors/index.js';
@@ -22,9 +21,8 @@ const BatchingBody = Type.Object({
  * predictions from JSON values or an uploaded image, in its `http_status` envelope.
  */
 export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
-  const { repository, inference, config } = corral;
+  const { repository, inference } = corral;
   app.setErrorHandler(errorHandler(mlbuffetError, corral.logger));
-  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10 } });
   const api = { api: 'mlbuffet' };
 
   app.get('/', async () => envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help'));

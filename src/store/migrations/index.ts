@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-models.js';
+import * as m0002 from './0002-services.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-models': m0001,
+  '0002-services': m0002,
 };

@@ -1,0 +1,63 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { toCorralError } from '../../errors/index.js';
+import type { GenerateChunk, GenerateInput, GenerateOutput } from '../../runtimes/task-io.js';
+import type { Corral } from '../corral.js';
+import { pickService } from '../pick-service.js';
+import { openEventStream } from '../sse.js';
+
+const GenerateBody = Type.Object({
+  inputs: Type.String({ minLength: 1, maxLength: 100_000 }),
+  parameters: Type.Optional(Type.Object({
+    max_new_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 32768 })),
+    temperature: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+    top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    top_k: Type.Optional(Type.Integer({ minimum: 1 })),
+    do_sample: Type.Optional(Type.Boolean()),
+    stop: Type.Optional(Type.Array(Type.String(), { maxItems: 8 })),
+  })),
+  stream: Type.Optional(Type.Boolean()),
+  /** Corral extension: which text-generation service (TGI serves one model, Corral many). */
+  model: Type.Optional(Type.String()),
+});
+
+/**
+ * Hugging Face Text Generation Inference's API, as Blackfish's example uses it:
+ * POST /generate {"inputs": "...", "parameters": {"max_new_tokens": 20}}, and
+ * POST /generate_stream as server-sent events.
+ */
+export const tgiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
+  const { services, runner } = corral;
+  const api = { api: 'tgi' };
+  const toInput = (body: { inputs: string; parameters?: Record<string, unknown> }): GenerateInput => {
+    const p = (body.parameters ?? {}) as { max_new_tokens?: number; temperature?: number; top_p?: number; top_k?: number; do_sample?: boolean; stop?: string[] };
+    return { prompt: body.inputs, maxNewTokens: p.max_new_tokens, temperature: p.temperature, topP: p.top_p, topK: p.top_k, doSample: p.do_sample ?? p.temperature !== undefined, stop: p.stop };
+  };
+  const details = (out: GenerateOutput) => ({ finish_reason: out.finishReason === 'length' ? 'length' : 'stop_sequence', generated_tokens: out.completionTokens });
+
+  app.post('/generate', { schema: { body: GenerateBody }, config: api }, async (req, reply) => {
+    const service = pickService(services, 'text-generation', req.body.model);
+    if (req.body.stream) return streamGenerate(service, toInput(req.body), reply);
+    const out = await runner.run<GenerateOutput>(service, toInput(req.body));
+    return { generated_text: out.text, details: details(out) };
+  });
+
+  app.post('/generate_stream', { schema: { body: GenerateBody }, config: api }, async (req, reply) =>
+    streamGenerate(pickService(services, 'text-generation', req.body.model), toInput(req.body), reply));
+
+  async function streamGenerate(service: Parameters<typeof runner.run>[0], input: GenerateInput, reply: Parameters<typeof openEventStream>[0]) {
+    runner.assertReady(service);
+    const events = openEventStream(reply);
+    let index = 0;
+    try {
+      const out = await runner.run<GenerateOutput>(service, input, (chunk) => {
+        const text = (chunk as GenerateChunk).text;
+        if (text) events.send({ index: index++, token: { id: -1, text, logprob: null, special: false }, generated_text: null, details: null });
+      });
+      events.send({ index, token: { id: -1, text: '', logprob: null, special: true }, generated_text: out.text, details: details(out) });
+    } catch (err) {
+      events.send({ error: toCorralError(err).message, error_type: 'generation' });
+    }
+    events.end();
+    return reply;
+  }
+};

@@ -1,0 +1,94 @@
+/**
+ * What each task's runtime takes and returns inside a worker. The gateway's
+ * routes build these inputs and shape these outputs into each API's JSON; the
+ * batcher stacks text inputs with textListCodec.
+ */
+
+/** Input of every text task that batches: one item per text. */
+export interface TextListInput {
+  texts: string[];
+  /** Per-text instruction for Instructor-style embedding models ('' = none). */
+  instructions?: string[];
+  /** Task options that must match for two requests to share a batch (labels, topK, ...). */
+  options?: Record<string, unknown>;
+}
+
+/** Output of every text task that batches: `results[i]` answers `texts[i]`. */
+export interface TextListOutput<T> {
+  results: T[];
+}
+
+export interface EmbeddingResult {
+  embedding: Float32Array;
+  /** Tokens the text was split into (for usage accounting). */
+  tokens: number;
+}
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export interface TokenEntity {
+  entity: string;
+  score: number;
+  index: number;
+  word: string;
+  start?: number;
+  end?: number;
+}
+
+export interface ZeroShotResult {
+  labels: string[];
+  scores: number[];
+}
+
+export interface Keyterm {
+  term: string;
+  score: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Input of text-generation (never batched; may stream). */
+export interface GenerateInput {
+  prompt?: string;
+  messages?: ChatMessage[];
+  maxNewTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  doSample?: boolean;
+  stop?: string[];
+}
+
+export interface GenerateOutput {
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+  finishReason: 'stop' | 'length';
+}
+
+/** A streamed piece of generated text, emitted as tokens are produced. */
+export interface GenerateChunk {
+  text: string;
+}
+
+export interface OcrInput {
+  /** Encoded image bytes (PNG, JPEG, ...). */
+  image: Uint8Array;
+}
+
+export interface OcrLine {
+  text: string;
+  confidence: number;
+  /** Corner points [[x,y], ...] of the line's box, in image pixels. */
+  box: number[][];
+}
+
+export interface OcrOutput {
+  lines: OcrLine[];
+}

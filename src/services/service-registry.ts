@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { CorralError } from '../errors/index.js';
+import type { ModelRecord, ModelRepository } from '../repository/index.js';
+import { validateModelName } from '../repository/model-name.js';
+import type { Db } from '../store/index.js';
+import type { ServicesTable } from '../store/schema.js';
+import { serviceFromRow, type ServiceRecord, type ServiceState } from './service-record.js';
+import type { Task } from './tasks.js';
+
+export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>;
+
+/** Services that exist on every install: `/embed`, `/keyterms` and `/ocr` answer out of the box. */
+export const BUILTIN_SERVICES: readonly NewService[] = [
+  { name: 'embed', runtime: 'embed', task: 'feature-extraction', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 1, batching: {}, profile: 'local' },
+  { name: 'keyterms', runtime: 'keyterms', task: 'keyterms', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 1, batching: {}, profile: 'local' },
+  { name: 'ocr', runtime: 'ocr', task: 'ocr', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 1, batching: {}, profile: 'local' },
+];
+
+/**
+ * Services in the database, with an in-memory copy for the request path.
+ * Every ONNX repository model also shows up as a service of task `tensor`.
+ */
+export class ServiceRegistry {
+  private readonly services = new Map<string, ServiceRecord>();
+
+  private constructor(private readonly db: Db, private readonly repository: ModelRepository) {}
+
+  static async open(db: Db, repository: ModelRepository): Promise<ServiceRegistry> {
+    const registry = new ServiceRegistry(db, repository);
+    for (const row of await db.selectFrom('services').selectAll().execute()) registry.services.set(row.id, serviceFromRow(row));
+    for (const builtin of BUILTIN_SERVICES) {
+      if (!registry.findCreated(builtin.name)) await registry.create(builtin, 'RUNNING');
+    }
+    return registry;
+  }
+
+  /** Created services, then repository models as services. */
+  list(): ServiceRecord[] {
+    const created = [...this.services.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const names = new Set(created.map((s) => s.name));
+    const models = this.repository.list().filter((m) => !names.has(m.name)).map(modelAsService);
+    return [...created, ...models];
+  }
+
+  find(idOrName: string): ServiceRecord | undefined {
+    const created = this.findCreated(idOrName);
+    if (created) return created;
+    const model = this.repository.find(idOrName.startsWith('onnx:') ? idOrName.slice(5) : idOrName);
+    return model ? modelAsService(model) : undefined;
+  }
+
+  get(idOrName: string): ServiceRecord {
+    const service = this.find(idOrName);
+    if (!service) throw new CorralError('SERVICE_NOT_FOUND', `No service '${idOrName}'. List services with GET /api/services.`);
+    return service;
+  }
+
+  async create(spec: NewService, status: ServiceState): Promise<ServiceRecord> {
+    validateModelName(spec.name);
+    if (this.find(spec.name)) throw new CorralError('SERVICE_EXISTS', `A service or model named '${spec.name}' already exists; pick another name or delete it first.`);
+    const now = new Date().toISOString();
+    const row: ServicesTable = {
+      id: randomUUID(), name: spec.name, runtime: spec.runtime, task: spec.task, model: spec.model,
+      model_path: spec.modelPath, revision: spec.revision, options_json: JSON.stringify(spec.options),
+      replicas: spec.replicas, max_batch_size: spec.batching.maxBatchSize ?? null,
+      max_queue_delay_us: spec.batching.maxQueueDelayMicroseconds ?? null, profile: spec.profile,
+      status, job_id: null, endpoint: null, reason: null, created_at: now, updated_at: now,
+    };
+    await this.db.insertInto('services').values(row).execute();
+    const record = serviceFromRow(row);
+    this.services.set(record.id, record);
+    return record;
+  }
+
+  async setStatus(id: string, status: ServiceState, details: { reason?: string | null; jobId?: string | null; endpoint?: string | null } = {}): Promise<ServiceRecord> {
+    const patch: Partial<ServicesTable> = { status, updated_at: new Date().toISOString() };
+    if (details.reason !== undefined) patch.reason = details.reason;
+    if (details.jobId !== undefined) patch.job_id = details.jobId;
+    if (details.endpoint !== undefined) patch.endpoint = details.endpoint;
+    const row = await this.db.updateTable('services').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+    if (!row) throw new CorralError('SERVICE_NOT_FOUND', `No service with id '${id}'.`);
+    const record = serviceFromRow(row);
+    this.services.set(id, record);
+    return record;
+  }
+
+  /** Deletes a created service; repository models are deleted through the model API. */
+  async delete(idOrName: string): Promise<ServiceRecord> {
+    const service = this.get(idOrName);
+    if (service.fromRepository) {
+      throw new CorralError('BAD_REQUEST', `'${service.name}' is a repository model; delete it with DELETE /api/v1/models/${service.name}.`);
+    }
+    await this.db.deleteFrom('services').where('id', '=', service.id).execute();
+    this.services.delete(service.id);
+    return service;
+  }
+
+  private findCreated(idOrName: string): ServiceRecord | undefined {
+    return this.services.get(idOrName) ?? [...this.services.values()].find((s) => s.name === idOrName);
+  }
+}
+
+function modelAsService(model: ModelRecord): ServiceRecord {
+  return {
+    id: `onnx:${model.name}`, name: model.name, runtime: 'onnx', task: 'tensor' satisfies Task, model: model.name,
+    modelPath: model.path, revision: String(model.version), options: {}, replicas: 1, batching: model.batching,
+    profile: 'local', status: 'RUNNING', jobId: null, endpoint: null, reason: null,
+    createdAt: model.createdAt, updatedAt: model.updatedAt, fromRepository: true,
+  };
+}
