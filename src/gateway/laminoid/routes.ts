@@ -7,7 +7,7 @@ import { pickService } from '../pick-service.js';
 import { checkInstructions, checkTexts } from '../text-inputs.js';
 
 const TextsBody = Type.Object({
-  sentences: Type.Unknown(),
+  sentences: Type.Optional(Type.Unknown()),
   model: Type.Optional(Type.String()),
   service: Type.Optional(Type.String()),
   instruction: Type.Optional(Type.Unknown()),

@@ -14,6 +14,7 @@ const ServiceBody = Type.Object({
   max_batch_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
   max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
 }, { additionalProperties: false });
+const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || flag === '';
 const IdParams = Type.Object({ id: Type.String() });
 
 /** Service management: create (then STARTING → RUNNING/FAILED), list, describe, delete. */
@@ -22,12 +23,13 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
   const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
 
   app.post('/api/services', {
-    schema: { body: ServiceBody, querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }) },
+    schema: { body: ServiceBody, querystring: Type.Object({ wait: Type.Optional(Type.String()) }) },
   }, async (req, reply) => {
     const { spec, warning } = planService(req.body, config);
     let service = await services.create(spec, 'STARTING');
     const started = runner.start(service);
-    if (req.query.wait) service = await started;
+    // ?wait=true answers once the service is RUNNING or FAILED, instead of STARTING.
+    if (isTrue(req.query.wait)) service = await started;
     reply.code(201);
     return { ...view(service), ...(warning ? { warning } : {}) };
   });
