@@ -2,15 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { startServer } from '../gateway/index.js';
 import { ExitError } from './exit-error.js';
+import { wholeNumber } from './parse-flags.js';
 
-/** Parses a whole-number flag, failing with a one-line usage error (exit 2). */
-export function wholeNumber(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new ExitError(`${flag} must be a whole number from ${min} to ${max}, got '${value}'.`, 2);
-    return n;
-  };
-}
 
 /** `corral start`: the gateway and its local workers, until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {

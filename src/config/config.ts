@@ -31,6 +31,8 @@ export interface CorralConfig {
   logLevel: string;
   /** May services download models from the Hugging Face hub? Off in tests (no network). */
   allowRemoteModels: boolean;
+  /** How jobs on a cluster reach this gateway (CORRAL_PUBLIC_URL); default: the listen address. */
+  publicUrl?: string;
 }
 
 export const modelsDir = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'models');
@@ -70,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     requestTimeoutMs: intFrom(env, 'CORRAL_REQUEST_TIMEOUT_MS', 60_000),
     logLevel: env.CORRAL_LOG_LEVEL ?? 'info',
     allowRemoteModels: env.CORRAL_ALLOW_REMOTE_MODELS !== '0',
+    publicUrl: env.CORRAL_PUBLIC_URL || undefined,
     ...overrides,
   };
   return config;

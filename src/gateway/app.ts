@@ -11,6 +11,8 @@ import { tgiRoutes } from './tgi/routes.js';
 import { metricsRoute } from './metrics-route.js';
 import { mlbuffetRoutes } from './mlbuffet/routes.js';
 import { installRouteMetrics } from './route-metrics.js';
+import { profileRoutes } from './profiles/routes.js';
+import { serviceProxyRoutes } from './services/proxy-routes.js';
 import { serviceRoutes } from './services/routes.js';
 
 /**
@@ -48,5 +50,7 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(laminoidRoutes, { corral });
   await app.register(openaiRoutes, { corral });
   await app.register(tgiRoutes, { corral });
+  await app.register(profileRoutes, { corral });
+  await app.register(serviceProxyRoutes, { corral, root: () => app });
   return app;
 }

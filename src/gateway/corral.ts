@@ -5,7 +5,12 @@ import { InferenceService } from '../inference/index.js';
 import { createMetrics, type CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher } from '../queue/dispatcher.js';
 import { ModelRepository } from '../repository/index.js';
-import { ServiceRegistry, ServiceRunner } from '../services/index.js';
+import { join } from 'node:path';
+import { CorralError } from '../errors/index.js';
+import type { Launcher } from '../launchers/launcher.js';
+import { ProfileStore, type Profile } from '../profiles/index.js';
+import { ModelRegistry } from '../registry/index.js';
+import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/index.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 
@@ -20,6 +25,11 @@ export interface Corral {
   inference: InferenceService;
   services: ServiceRegistry;
   runner: ServiceRunner;
+  profiles: ProfileStore;
+  models: ModelRegistry;
+  monitor: ServiceMonitor;
+  /** The gateway's URL as jobs on a cluster reach it; set once the server listens. */
+  publicUrl: string;
   close(): Promise<void>;
 }
 
@@ -46,12 +56,23 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path));
   const inference = new InferenceService(repository, dispatcher, config, metrics);
   const services = await ServiceRegistry.open(db, repository);
-  const runner = new ServiceRunner(services, inference, config, logger);
-  return {
-    config, logger, db, metrics, dispatcher, repository, inference, services, runner,
+  const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
+  const launcherFor = (profile: Profile): Launcher => {
+    throw new CorralError('BAD_REQUEST', `Profile '${profile.name}' of type ${profile.type} has no launcher.`);
+  };
+  const corral: Corral = {
+    config, logger, db, metrics, dispatcher, repository, inference, services, profiles,
+    publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    runner: undefined as unknown as ServiceRunner,
+    models: new ModelRegistry(db, repository, async () => { throw new Error('remote scans need a launcher'); }),
+    monitor: new ServiceMonitor(services, profiles, launcherFor, logger),
     async close() {
+      corral.monitor.stop();
       await dispatcher.close();
       await db.destroy();
     },
   };
+  corral.runner = new ServiceRunner({ registry: services, inference, config, logger, profiles, launcherFor, gatewayUrl: () => corral.publicUrl });
+  corral.monitor.start();
+  return corral;
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { CorralConfig } from '../config/index.js';
 import { buildApp } from './app.js';
@@ -26,6 +27,8 @@ export async function startServer(config: CorralConfig): Promise<RunningServer> 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // Listening on every interface: jobs elsewhere reach us by this machine's name.
+  if (!config.publicUrl) corral.publicUrl = `http://${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${port}`;
   return {
     corral, app, url: `http://${host}:${port}`,
     async close() {

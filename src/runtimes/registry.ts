@@ -1,9 +1,15 @@
 import type { Runtime } from './runtime.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
+import { ocrRuntime } from './ocr/ocr-runtime.js';
+import { embedRuntime } from './embed/embed-runtime.js';
+import { keytermsRuntime } from './keyterms/keyterms-runtime.js';
 
 /** Every runtime a worker can host, by name. Later runtimes (transformers, embed, ocr) register here. */
 export const RUNTIMES: Readonly<Record<string, Runtime>> = Object.freeze({
   [onnxRuntime.name]: onnxRuntime,
+  [ocrRuntime.name]: ocrRuntime,
+  [embedRuntime.name]: embedRuntime,
+  [keytermsRuntime.name]: keytermsRuntime,
 });
 
 export function runtimeNamed(name: string): Runtime {

@@ -57,7 +57,7 @@ export class ServiceRegistry {
 
   async create(spec: NewService, status: ServiceState): Promise<ServiceRecord> {
     validateModelName(spec.name);
-    if (this.find(spec.name)) throw new CorralError('SERVICE_EXISTS', `A service or model named '${spec.name}' already exists; pick another name or delete it first.`);
+    if (this.find(spec.name)) throw new CorralError('ALREADY_EXISTS', `A service or model named '${spec.name}' already exists; pick another name or delete it first.`);
     const now = new Date().toISOString();
     const row: ServicesTable = {
       id: randomUUID(), name: spec.name, runtime: spec.runtime, task: spec.task, model: spec.model,

@@ -1,30 +1,48 @@
 import sharp from 'sharp';
+import type { Logger } from 'pino';
 import type { CorralConfig } from '../config/config.js';
 import { CorralError } from '../errors/index.js';
 import type { InferenceService } from '../inference/index.js';
-import type { Logger } from 'pino';
+import type { Launcher } from '../launchers/launcher.js';
+import type { Profile, ProfileStore } from '../profiles/index.js';
+import { jobFor } from './job-command.js';
+import { invokeRemote } from './remote-invoke.js';
 import type { ServiceRecord } from './service-record.js';
 import type { ServiceRegistry } from './service-registry.js';
 import { serviceTarget } from './service-target.js';
 import type { Task } from './tasks.js';
 
+/** Makes the launcher for a non-local profile (Slurm today, cloud later). */
+export type LauncherFactory = (profile: Profile) => Launcher;
+
+export interface RunnerDeps {
+  registry: ServiceRegistry;
+  inference: InferenceService;
+  config: CorralConfig;
+  logger: Logger;
+  profiles: ProfileStore;
+  launcherFor: LauncherFactory;
+  /** The gateway's URL as a job on the cluster can reach it. */
+  gatewayUrl: () => string;
+}
+
 /**
- * Runs requests on services, and brings new services from STARTING to RUNNING
- * by loading them in a worker with a small real request (or to FAILED with the
- * runtime's reason).
+ * Starts, stops and runs services wherever their profile puts them. On the
+ * local profile a service runs in the gateway's own workers and goes RUNNING
+ * once a probe request answers; on a cluster profile it is submitted as a job,
+ * and goes RUNNING when that job's host registers its endpoint.
  */
 export class ServiceRunner {
-  constructor(
-    private readonly registry: ServiceRegistry,
-    private readonly inference: InferenceService,
-    private readonly config: CorralConfig,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: RunnerDeps) {}
 
   /** Sends one request to a RUNNING service; anything else answers 503 with its state. */
   async run<O>(service: ServiceRecord, input: unknown, onChunk?: (data: unknown) => void): Promise<O> {
     this.assertReady(service);
-    return this.inference.submit(this.target(service), input, onChunk) as Promise<O>;
+    if (service.profile !== 'local') {
+      if (!service.endpoint) throw new CorralError('SERVICE_NOT_READY', `Service '${service.name}' has no endpoint yet.`);
+      return invokeRemote(service.endpoint, service.name, input, onChunk) as Promise<O>;
+    }
+    return this.deps.inference.submit(this.target(service), input, onChunk) as Promise<O>;
   }
 
   /** Throws the 503 (with its state and reason) for a service that cannot take requests. */
@@ -36,26 +54,62 @@ export class ServiceRunner {
     throw new CorralError('SERVICE_NOT_READY', `Service '${service.name}' is ${service.status}${reason}.`, { headers: pending ? { 'retry-after': '2' } : {} });
   }
 
-  /** Loads the service in a worker with a probe request; settles its state. */
+  /** Brings a new service up; resolves with its state once that is settled or handed to the scheduler. */
   async start(service: ServiceRecord): Promise<ServiceRecord> {
+    const { registry, logger } = this.deps;
+    if (service.profile !== 'local') {
+      const profile = this.deps.profiles.get(service.profile);
+      try {
+        const { jobId } = await this.deps.launcherFor(profile).launch(jobFor(service, profile, this.deps.gatewayUrl(), this.deps.config.allowRemoteModels));
+        return await registry.setStatus(service.id, 'SUBMITTED', { jobId });
+      } catch (err) {
+        return registry.setStatus(service.id, 'FAILED', { reason: `Submitting the job failed: ${(err as Error).message}` });
+      }
+    }
     try {
-      await this.inference.submit(this.target(service), await probeInput(service.task));
-      return await this.registry.setStatus(service.id, 'RUNNING', { reason: null });
+      await this.deps.inference.submit(this.target(service), await probeInput(service.task));
+      return await registry.setStatus(service.id, 'RUNNING', { reason: null });
     } catch (err) {
       const reason = (err as Error).message;
-      this.logger.warn({ service: service.name, reason }, 'service failed to start');
-      this.inference.retire(this.target(service).ref.key);
-      return this.registry.setStatus(service.id, 'FAILED', { reason });
+      logger.warn({ service: service.name, reason }, 'service failed to start');
+      this.deps.inference.retire(this.target(service).ref.key);
+      return registry.setStatus(service.id, 'FAILED', { reason });
     }
   }
 
-  /** Stops routing to a service and unloads it from the workers. */
+  /**
+   * Stops a service: local ones unload at once; a job is cancelled and the
+   * monitor records STOPPED when the scheduler confirms it.
+   */
+  async stop(service: ServiceRecord): Promise<ServiceRecord> {
+    if (service.fromRepository) throw new CorralError('BAD_REQUEST', `'${service.name}' is a repository model; it cannot be stopped, only deleted.`);
+    if (service.profile === 'local') {
+      this.deps.inference.retire(this.target(service).ref.key);
+      return this.deps.registry.setStatus(service.id, 'STOPPED', { endpoint: null });
+    }
+    if (service.jobId && ['SUBMITTED', 'STARTING', 'RUNNING'].includes(service.status)) {
+      await this.deps.launcherFor(this.deps.profiles.get(service.profile)).stop(service.jobId);
+    }
+    return service;
+  }
+
+  /** A job's host reports in: its endpoint (→ RUNNING) or why it could not start (→ FAILED). */
+  async register(service: ServiceRecord, report: { endpoint?: string; error?: string }): Promise<ServiceRecord> {
+    if (report.error !== undefined) return this.deps.registry.setStatus(service.id, 'FAILED', { reason: report.error, endpoint: null });
+    if (!report.endpoint) throw new CorralError('BAD_REQUEST', 'Send {"endpoint": "http://host:port"} or {"error": "..."}.');
+    if (['STOPPED', 'FAILED', 'TIMEOUT'].includes(service.status)) {
+      throw new CorralError('BAD_REQUEST', `Service '${service.name}' is ${service.status}; a host cannot revive it.`);
+    }
+    return this.deps.registry.setStatus(service.id, 'RUNNING', { endpoint: report.endpoint, reason: null });
+  }
+
+  /** Forgets a deleted service's loaded model. */
   retire(service: ServiceRecord): void {
-    this.inference.retire(this.target(service).ref.key);
+    if (service.profile === 'local') this.deps.inference.retire(this.target(service).ref.key);
   }
 
   private target(service: ServiceRecord) {
-    return serviceTarget(service, this.config.batching, this.config.workers);
+    return serviceTarget(service, this.deps.config.batching, this.deps.config.workers);
   }
 }
 

@@ -42,7 +42,20 @@ export interface ServicesTable {
   updated_at: string;
 }
 
+export interface RegistryModelsTable {
+  profile: string;
+  /** 'org/name' for hub snapshots, the model name for repository models. */
+  model: string;
+  revision: string;
+  path: string;
+  size_bytes: number;
+  /** Where it was found: 'cache' (shared, read-only), 'home' (the user's), 'repository' (ONNX). */
+  source: string;
+  discovered_at: string;
+}
+
 export interface Database {
   models: ModelsTable;
   services: ServicesTable;
+  registry_models: RegistryModelsTable;
 }

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import type { CorralConfig } from '../../config/config.js';
+import type { Profile } from '../../profiles/index.js';
+import type { ModelRegistry } from '../../registry/index.js';
 import { CorralError } from '../../errors/index.js';
 import { canonicalTask, defaultRuntime, hubCacheDirs, resolveTransformersModel, TASKS, type NewService } from '../../services/index.js';
 
@@ -12,6 +15,7 @@ export interface ServiceRequest {
   options?: Record<string, unknown>;
   max_batch_size?: number;
   max_queue_delay_microseconds?: number;
+  profile?: string;
 }
 
 /**
@@ -19,7 +23,7 @@ export interface ServiceRequest {
  * that can do it, and the model found on disk (revision pinned) or, when
  * downloads are allowed, a hub id with a warning.
  */
-export function planService(body: ServiceRequest, config: CorralConfig): { spec: NewService; warning?: string } {
+export async function planService(body: ServiceRequest, config: CorralConfig, profile: Profile, registry: ModelRegistry): Promise<{ spec: NewService; warning?: string }> {
   const task = canonicalTask(body.task);
   if (!task) throw new CorralError('INVALID_SERVICE', `Unknown task '${body.task}'. Tasks: ${Object.keys(TASKS).join(', ')}.`);
   const runtime = body.runtime ?? defaultRuntime(task);
@@ -33,7 +37,9 @@ export function planService(body: ServiceRequest, config: CorralConfig): { spec:
   let warning: string | undefined;
   if (runtime === 'transformers') {
     if (!body.model) throw new CorralError('INVALID_SERVICE', `Runtime transformers needs "model": a local directory or a Hugging Face id such as 'Xenova/all-MiniLM-L6-v2'.`);
-    ({ modelPath, revision, warning } = resolveTransformersModel(body.model, { revision: body.revision, cacheDirs: hubCacheDirs(config.home), allowRemote: config.allowRemoteModels }));
+    ({ modelPath, revision, warning } = profile.type === 'local'
+      ? resolveTransformersModel(body.model, { revision: body.revision, cacheDirs: [...profileDirs(profile), ...hubCacheDirs(config.home)], allowRemote: config.allowRemoteModels })
+      : await resolveOnCluster(body.model, body.revision, profile, registry));
   }
   const batching: NewService['batching'] = {};
   if (body.max_batch_size !== undefined) batching.maxBatchSize = body.max_batch_size;
@@ -41,8 +47,31 @@ export function planService(body: ServiceRequest, config: CorralConfig): { spec:
   return {
     spec: {
       name: body.name, runtime, task, model: body.model ?? 'builtin', modelPath, revision,
-      options: body.options ?? {}, replicas: body.replicas ?? 1, batching, profile: 'local',
+      options: body.options ?? {}, replicas: body.replicas ?? 1, batching, profile: profile.name,
     },
     warning,
+  };
+}
+
+/** A profile's shared cache first, then the user's own home_dir. */
+const profileDirs = (p: Profile) => [p.cacheDir, p.homeDir].filter((d): d is string => !!d).flatMap((d) => [d, join(d, 'hub')]);
+
+/**
+ * On a cluster profile the registry says what is on disk there (refreshed if it
+ * knows nothing yet). A model found is pinned to its revision; one not found
+ * will be downloaded into home_dir by the job, never into the shared cache_dir.
+ */
+async function resolveOnCluster(model: string, revision: string | undefined, profile: Profile, registry: ModelRegistry) {
+  if (model.startsWith('/')) return { modelPath: model, revision: revision ?? null };
+  let found = await registry.find(profile.name, model, revision);
+  if (!found && (await registry.list(profile.name)).length === 0) {
+    await registry.refresh(profile);
+    found = await registry.find(profile.name, model, revision);
+  }
+  if (found) return { modelPath: found.path, revision: found.revision };
+  return {
+    modelPath: model,
+    revision: revision ?? null,
+    warning: `Model '${model}' is not in ${profile.name}'s cache_dir or home_dir; the job will download it to ${profile.homeDir ?? '~/.corral'}/hub.`,
   };
 }

@@ -1,4 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { CorralError, toCorralError } from '../../errors/index.js';
+import { decodeFrame, encodeFrame, INVOKE_CONTENT_TYPE } from '../../services/index.js';
 import type { Corral } from '../corral.js';
 import { planService } from './create-service.js';
 import { serviceView } from './service-view.js';
@@ -10,42 +12,80 @@ const ServiceBody = Type.Object({
   runtime: Type.Optional(Type.String()),
   revision: Type.Optional(Type.String({ maxLength: 128 })),
   replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  profile: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   max_batch_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
   max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
 }, { additionalProperties: false });
-const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || flag === '';
 const IdParams = Type.Object({ id: Type.String() });
+const RegisterBody = Type.Object({ endpoint: Type.Optional(Type.String({ pattern: '^https?://' })), error: Type.Optional(Type.String()) });
+const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || flag === '';
 
-/** Service management: create (then STARTING → RUNNING/FAILED), list, describe, delete. */
+/**
+ * Service management: create (STARTING → RUNNING/FAILED locally, SUBMITTED →
+ * STARTING → RUNNING on a cluster), list, describe, stop, delete; plus the two
+ * routes a service host in a job uses: register and invoke.
+ */
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
-  const { services, runner, config } = corral;
+  const { services, runner, config, profiles, models } = corral;
   const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
 
   app.post('/api/services', {
     schema: { body: ServiceBody, querystring: Type.Object({ wait: Type.Optional(Type.String()) }) },
   }, async (req, reply) => {
-    const { spec, warning } = planService(req.body, config);
-    let service = await services.create(spec, 'STARTING');
+    const profile = profiles.get(req.body.profile ?? 'local');
+    const { spec, warning } = await planService(req.body, config, profile, models);
+    let service = await services.create(spec, profile.type === 'local' ? 'STARTING' : 'SUBMITTED');
     const started = runner.start(service);
-    // ?wait=true answers once the service is RUNNING or FAILED, instead of STARTING.
+    // ?wait=true answers once a local service is RUNNING or FAILED (a job: once submitted).
     if (isTrue(req.query.wait)) service = await started;
     reply.code(201);
     return { ...view(service), ...(warning ? { warning } : {}) };
   });
 
   app.get('/api/services', {
-    schema: { querystring: Type.Object({ status: Type.Optional(Type.String()), task: Type.Optional(Type.String()) }) },
+    schema: { querystring: Type.Object({ status: Type.Optional(Type.String()), task: Type.Optional(Type.String()), profile: Type.Optional(Type.String()) }) },
   }, async (req) => {
-    const { status, task } = req.query;
-    return services.list().filter((s) => (!status || s.status === status.toUpperCase()) && (!task || s.task === task)).map(view);
+    const { status, task, profile } = req.query;
+    return services.list()
+      .filter((s) => (!status || s.status === status.toUpperCase()) && (!task || s.task === task) && (!profile || s.profile === profile))
+      .map(view);
   });
 
   app.get('/api/services/:id', { schema: { params: IdParams } }, async (req) => view(services.get(req.params.id)));
 
+  app.post('/api/services/:id/stop', { schema: { params: IdParams } }, async (req) => view(await runner.stop(services.get(req.params.id))));
+
   app.delete('/api/services/:id', { schema: { params: IdParams } }, async (req) => {
+    const current = services.get(req.params.id);
+    if (['SUBMITTED', 'STARTING', 'RUNNING'].includes(current.status) && current.profile !== 'local') await runner.stop(current);
     const service = await services.delete(req.params.id);
     runner.retire(service);
     return { deleted: service.id, name: service.name };
+  });
+
+  app.post('/api/services/:id/register', { schema: { params: IdParams, body: RegisterBody } }, async (req) =>
+    view(await runner.register(services.get(req.params.id), req.body)));
+
+  // The internal hop from a gateway to the host running a service: v8 frames in, frames out (streamed).
+  app.addContentTypeParser(INVOKE_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
+  app.post('/api/services/:id/invoke', { schema: { params: IdParams } }, async (req, reply) => {
+    const service = services.get(req.params.id);
+    let input: unknown;
+    try {
+      ({ input } = decodeFrame<{ input: unknown }>(req.body as Buffer));
+    } catch {
+      throw new CorralError('BAD_REQUEST', `The body must be one ${INVOKE_CONTENT_TYPE} frame.`);
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': INVOKE_CONTENT_TYPE });
+    try {
+      const output = await runner.run(service, input, (data) => reply.raw.write(encodeFrame({ type: 'chunk', data })));
+      reply.raw.end(encodeFrame({ type: 'result', output }));
+    } catch (err) {
+      const e = toCorralError(err);
+      reply.raw.end(encodeFrame({ type: 'error', code: e.code, message: e.message }));
+    }
+    return reply;
   });
 };

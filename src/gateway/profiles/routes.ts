@@ -1,0 +1,61 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Profile } from '../../profiles/index.js';
+import type { Corral } from '../corral.js';
+
+const Fields = {
+  type: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
+  host: Type.Optional(Type.String()),
+  user: Type.Optional(Type.String()),
+  home_dir: Type.Optional(Type.String()),
+  cache_dir: Type.Optional(Type.String()),
+  partition: Type.Optional(Type.String()),
+  time_limit: Type.Optional(Type.String()),
+  gpus: Type.Optional(Type.Integer({ minimum: 0 })),
+  memory: Type.Optional(Type.String()),
+  cpus: Type.Optional(Type.Integer({ minimum: 1 })),
+};
+const CreateBody = Type.Object({ name: Type.String(), ...Fields, type: Type.Union([Type.Literal('local'), Type.Literal('slurm')]) }, { additionalProperties: false });
+const UpdateBody = Type.Object(Fields, { additionalProperties: false });
+const NameParams = Type.Object({ name: Type.String() });
+const RegistryQuery = Type.Object({ profile: Type.Optional(Type.String()), refresh: Type.Optional(Type.String()) });
+
+type ProfileFields = { [K in keyof typeof Fields]?: unknown };
+
+/** profiles.cfg snake_case ↔ Profile. */
+function fromBody(body: ProfileFields): Partial<Profile> {
+  const out: Partial<Profile> = {};
+  const map = { type: 'type', host: 'host', user: 'user', home_dir: 'homeDir', cache_dir: 'cacheDir', partition: 'partition', time_limit: 'timeLimit', gpus: 'gpus', memory: 'memory', cpus: 'cpus' } as const;
+  for (const [key, field] of Object.entries(map)) if (body[key as keyof ProfileFields] !== undefined) (out as Record<string, unknown>)[field] = body[key as keyof ProfileFields];
+  return out;
+}
+
+const view = (p: Profile) => ({
+  name: p.name, type: p.type, host: p.host ?? null, user: p.user ?? null, home_dir: p.homeDir ?? null, cache_dir: p.cacheDir ?? null,
+  partition: p.partition ?? null, time_limit: p.timeLimit ?? null, gpus: p.gpus ?? null, memory: p.memory ?? null, cpus: p.cpus ?? null,
+});
+
+/** Profiles (where services run) and the model registry (what each profile has on disk). */
+export const profileRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
+  const { profiles, models } = corral;
+
+  app.get('/api/profiles', async () => profiles.list().map(view));
+  app.get('/api/profiles/:name', { schema: { params: NameParams } }, async (req) => view(profiles.get(req.params.name)));
+  app.post('/api/profiles', { schema: { body: CreateBody } }, async (req, reply) => {
+    reply.code(201);
+    return view(await profiles.create({ ...fromBody(req.body), name: req.body.name } as Profile));
+  });
+  app.patch('/api/profiles/:name', { schema: { params: NameParams, body: UpdateBody } }, async (req) =>
+    view(await profiles.update(req.params.name, fromBody(req.body))));
+  app.delete('/api/profiles/:name', { schema: { params: NameParams } }, async (req) => {
+    await profiles.delete(req.params.name);
+    return { deleted: req.params.name };
+  });
+
+  // Blackfish's model registry: the database answers unless refresh=true re-scans the disk.
+  app.get('/models', { schema: { querystring: RegistryQuery } }, async (req) => {
+    const profile = profiles.get(req.query.profile ?? 'local');
+    const refresh = req.query.refresh === 'true' || req.query.refresh === '1';
+    const entries = refresh ? await models.refresh(profile) : await models.list(profile.name);
+    return entries.map((e) => ({ model: e.model, revision: e.revision, profile: e.profile, path: e.path, size_bytes: e.sizeBytes, source: e.source }));
+  });
+};

@@ -1,0 +1,35 @@
+/**
+ * Where a service runs. A launcher starts a service's host process somewhere
+ * (this machine's worker pool, a Slurm job, later a cloud instance), reports
+ * the state the backend sees, and stops it. Transitions come from these
+ * reports, never from timers.
+ */
+export type BackendState = 'SUBMITTED' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED' | 'TIMEOUT';
+
+export interface LaunchSpec {
+  serviceId: string;
+  serviceName: string;
+  /** The command the job runs, e.g. ['corral', 'host', '--service', '<id>', '--gateway', 'http://...']. */
+  command: string[];
+  /** Extra environment for the job. */
+  env: Record<string, string>;
+}
+
+export interface LaunchResult {
+  jobId: string;
+}
+
+export interface JobReport {
+  state: BackendState;
+  /** Why the job failed or ended (scheduler reason, exit code), when known. */
+  reason?: string;
+  /** The node the job runs on, when known. */
+  node?: string;
+}
+
+export interface Launcher {
+  readonly type: string;
+  launch(spec: LaunchSpec): Promise<LaunchResult>;
+  status(jobId: string): Promise<JobReport>;
+  stop(jobId: string): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import { CorralError } from '../errors/index.js';
+import { validateModelName } from '../repository/model-name.js';
+import type { Profile } from './profile.js';
+
+/** profiles.cfg keys (Blackfish's snake_case) ↔ Profile fields. */
+export const FIELD_KEYS = {
+  type: 'type', host: 'host', user: 'user', homeDir: 'home_dir', cacheDir: 'cache_dir',
+  partition: 'partition', timeLimit: 'time_limit', gpus: 'gpus', memory: 'memory', cpus: 'cpus',
+} as const satisfies Record<Exclude<keyof Profile, 'name'>, string>;
+
+const NUMERIC = new Set(['gpus', 'cpus']);
+const TIME = /^(\d+-)?\d+(:\d{1,2}){0,2}$/;
+
+/**
+ * Checks a profile and says which field is wrong. Runs on every write, and on
+ * every read of a hand-edited file.
+ */
+export function validateProfile(profile: Profile): Profile {
+  try {
+    validateModelName(profile.name);
+  } catch {
+    throw new CorralError('BAD_REQUEST', `Invalid profile name '${profile.name}': use letters, digits, '.', '_' or '-'.`);
+  }
+  if (profile.type !== 'local' && profile.type !== 'slurm') {
+    throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': type must be 'local' or 'slurm', got '${String(profile.type)}'.`);
+  }
+  for (const field of NUMERIC) {
+    const value = profile[field as 'gpus' | 'cpus'];
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+      throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': ${field} must be a whole number, got '${String(value)}'.`);
+    }
+  }
+  if (profile.timeLimit !== undefined && !TIME.test(profile.timeLimit)) {
+    throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': time_limit must be minutes or [days-]hours:minutes:seconds, got '${profile.timeLimit}'.`);
+  }
+  if (profile.memory !== undefined && !/^\d+[KMGT]?$/i.test(profile.memory)) {
+    throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': memory must look like 4G or 512M, got '${profile.memory}'.`);
+  }
+  for (const dir of ['homeDir', 'cacheDir'] as const) {
+    const value = profile[dir];
+    if (value !== undefined && !value.startsWith('/') && !value.startsWith('~')) {
+      throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': ${FIELD_KEYS[dir]} must be an absolute path, got '${value}'.`);
+    }
+  }
+  return profile;
+}
+
+/** A Profile from one INI section (values are strings there). */
+export function profileFromSection(name: string, section: Record<string, unknown>): Profile {
+  const profile: Record<string, unknown> = { name };
+  for (const [field, key] of Object.entries(FIELD_KEYS)) {
+    const raw = section[key];
+    if (raw === undefined || raw === '') continue;
+    profile[field] = NUMERIC.has(field) ? Number(raw) : String(raw);
+  }
+  return validateProfile(profile as unknown as Profile);
+}
+
+/** The INI section of a profile, fields unset left out. */
+export function sectionFromProfile(profile: Profile): Record<string, string | number> {
+  const section: Record<string, string | number> = {};
+  for (const [field, key] of Object.entries(FIELD_KEYS)) {
+    const value = profile[field as keyof Profile];
+    if (value !== undefined) section[key] = value as string | number;
+  }
+  return section;
+}

