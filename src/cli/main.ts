@@ -1,19 +1,30 @@
 import { Command } from 'commander';
 import { VERSION } from '../gateway/version.js';
-import { ExitError } from './exit-error.js';
+import { EXIT, ExitError } from './exit-error.js';
+import { registerHost } from './host-command.js';
+import { registerProfileCommands } from './profile-commands.js';
+import { registerServiceCommands } from './service-commands.js';
 import { registerStart } from './start-command.js';
 
 const program = new Command('corral')
   .description('Corral: self-hosted machine-learning model serving')
-  .version(VERSION);
+  .version(VERSION)
+  .option('--url <url>', 'gateway URL (default http://$CORRAL_HOST:$CORRAL_PORT, i.e. http://127.0.0.1:8000)')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError()
+  // Commander's own usage errors exit through our handler, with exit code 2.
+  .exitOverride((err) => { throw new ExitError(err.message.replace(/^error: /, ''), err.exitCode === 0 ? EXIT.OK : EXIT.USAGE); });
 registerStart(program);
+registerServiceCommands(program);
+registerProfileCommands(program);
+registerHost(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // One clear line, a meaningful exit code; stack traces only with CORRAL_DEBUG.
-  const exitCode = err instanceof ExitError ? err.exitCode : 1;
-  console.error(`corral: ${(err as Error).message}`);
+  const exitCode = err instanceof ExitError ? err.exitCode : EXIT.FAILURE;
+  if (exitCode !== EXIT.OK) console.error(`corral: ${(err as Error).message}`);
   if (process.env.CORRAL_DEBUG) console.error(err);
   process.exitCode = exitCode;
 }

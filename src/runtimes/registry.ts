@@ -3,6 +3,7 @@ import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { ocrRuntime } from './ocr/ocr-runtime.js';
 import { embedRuntime } from './embed/embed-runtime.js';
 import { keytermsRuntime } from './keyterms/keyterms-runtime.js';
+import { transformersRuntime } from './transformers/transformers-runtime.js';
 
 /** Every runtime a worker can host, by name. Later runtimes (transformers, embed, ocr) register here. */
 export const RUNTIMES: Readonly<Record<string, Runtime>> = Object.freeze({
@@ -10,6 +11,7 @@ export const RUNTIMES: Readonly<Record<string, Runtime>> = Object.freeze({
   [ocrRuntime.name]: ocrRuntime,
   [embedRuntime.name]: embedRuntime,
   [keytermsRuntime.name]: keytermsRuntime,
+  [transformersRuntime.name]: transformersRuntime,
 });
 
 export function runtimeNamed(name: string): Runtime {

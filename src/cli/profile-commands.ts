@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { api, gatewayUrl } from './api-client.js';
+import { formatBytes, printTable } from './output.js';
+import { wholeNumber } from './parse-flags.js';
+
+const PROFILE_COLUMNS = ['name', 'type', 'host', 'user', 'home_dir', 'cache_dir', 'partition', 'time_limit', 'gpus', 'memory', 'cpus'];
+
+/** Flags shared by create and update, mapped to profiles.cfg keys. */
+function withProfileFlags(cmd: Command): Command {
+  return cmd
+    .option('--host <host>', 'login node (localhost: run Slurm commands here, else over SSH)')
+    .option('--user <user>', 'user on the login node')
+    .option('--home-dir <dir>', 'your directory there (models you download go here)')
+    .option('--cache-dir <dir>', 'shared read-only model cache')
+    .option('--partition <name>', 'Slurm partition')
+    .option('--time-limit <limit>', 'Slurm time limit: minutes or [days-]hh:mm:ss')
+    .option('--gpus <n>', 'GPUs per service', wholeNumber('--gpus', 0, 64))
+    .option('--memory <size>', 'memory per service, e.g. 16G')
+    .option('--cpus <n>', 'CPUs per service', wholeNumber('--cpus', 1, 1024));
+}
+
+type ProfileFlags = { type?: string; host?: string; user?: string; homeDir?: string; cacheDir?: string; partition?: string; timeLimit?: string; gpus?: number; memory?: string; cpus?: number };
+const body = (o: ProfileFlags) => ({
+  type: o.type, host: o.host, user: o.user, home_dir: o.homeDir, cache_dir: o.cacheDir,
+  partition: o.partition, time_limit: o.timeLimit, gpus: o.gpus, memory: o.memory, cpus: o.cpus,
+});
+
+export function registerProfileCommands(program: Command): void {
+  const url = (cmd: Command) => gatewayUrl(cmd.optsWithGlobals().url as string | undefined);
+  const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
+  const profile = program.command('profile').description('manage profiles (where services run), stored in CORRAL_HOME/profiles.cfg');
+
+  profile.command('ls').description('list profiles').action(async (_o: unknown, cmd: Command) => {
+    printTable(await api<Array<Record<string, unknown>>>(url(cmd), 'GET', '/api/profiles'), PROFILE_COLUMNS, json(cmd));
+  });
+
+  withProfileFlags(profile.command('create').description('create a profile').argument('<name>')
+    .requiredOption('--type <type>', 'local or slurm'))
+    .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
+      const created = await api<Record<string, unknown>>(url(cmd), 'POST', '/api/profiles', { name, ...body(opts) });
+      console.log(json(cmd) ? JSON.stringify(created, null, 2) : `created profile ${name}`);
+    });
+
+  withProfileFlags(profile.command('update').description('change a profile').argument('<name>').option('--type <type>', 'local or slurm'))
+    .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
+      const updated = await api<Record<string, unknown>>(url(cmd), 'PATCH', `/api/profiles/${encodeURIComponent(name)}`, body(opts));
+      console.log(json(cmd) ? JSON.stringify(updated, null, 2) : `updated profile ${name}`);
+    });
+
+  profile.command('delete').description('delete a profile').argument('<name>').action(async (name: string, _o: unknown, cmd: Command) => {
+    await api(url(cmd), 'DELETE', `/api/profiles/${encodeURIComponent(name)}`);
+    console.log(json(cmd) ? JSON.stringify({ deleted: name }) : `deleted profile ${name}`);
+  });
+
+  const models = program.command('models').description('the model registry: what each profile has on disk');
+  models.command('ls').description('list models available on a profile')
+    .option('--profile <name>', 'profile', 'local')
+    .option('--refresh', 're-scan the profile\'s cache_dir and home_dir')
+    .action(async (opts: { profile: string; refresh?: boolean }, cmd: Command) => {
+      const query = `?profile=${encodeURIComponent(opts.profile)}${opts.refresh ? '&refresh=true' : ''}`;
+      const rows = await api<Array<Record<string, unknown> & { size_bytes: number }>>(url(cmd), 'GET', `/models${query}`);
+      printTable(json(cmd) ? rows : rows.map((r) => ({ ...r, size: formatBytes(r.size_bytes) })), ['model', 'revision', 'profile', 'source', 'size', 'path'], json(cmd));
+    });
+}
