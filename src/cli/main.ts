@@ -5,6 +5,7 @@ import { registerHost } from './host-command.js';
 import { registerProfileCommands } from './profile-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerStart } from './start-command.js';
+import { registerWorkerCommands } from './worker-command.js';
 
 const program = new Command('corral')
   .description('Corral: self-hosted machine-learning model serving')
@@ -18,6 +19,7 @@ registerStart(program);
 registerServiceCommands(program);
 registerProfileCommands(program);
 registerHost(program);
+registerWorkerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

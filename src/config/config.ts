@@ -33,6 +33,20 @@ export interface CorralConfig {
   allowRemoteModels: boolean;
   /** How jobs on a cluster reach this gateway (CORRAL_PUBLIC_URL); default: the listen address. */
   publicUrl?: string;
+  /** Redis for scale-out (CORRAL_REDIS_URL); unset = everything in this process. */
+  redisUrl?: string;
+  /** Prefix of every Redis key, so deployments can share a server. */
+  queuePrefix: string;
+  /** Async jobs run at once by this gateway. */
+  jobConcurrency: number;
+  /** Queued async jobs past which POST /api/jobs answers 429. */
+  maxQueuedJobs: number;
+  /** How long finished jobs and their results are kept. */
+  jobTtlSeconds: number;
+  /** Tries per job or batch before it fails (a killed worker's job is retried). */
+  jobAttempts: number;
+  /** A job lock not renewed for this long means its worker died. */
+  lockDurationMs: number;
 }
 
 export const modelsDir = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'models');
@@ -73,6 +87,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.CORRAL_LOG_LEVEL ?? 'info',
     allowRemoteModels: env.CORRAL_ALLOW_REMOTE_MODELS !== '0',
     publicUrl: env.CORRAL_PUBLIC_URL || undefined,
+    redisUrl: env.CORRAL_REDIS_URL || undefined,
+    queuePrefix: env.CORRAL_QUEUE_PREFIX || 'corral',
+    jobConcurrency: intFrom(env, 'CORRAL_JOB_CONCURRENCY', 32),
+    maxQueuedJobs: intFrom(env, 'CORRAL_MAX_QUEUED_JOBS', 10_000),
+    jobTtlSeconds: intFrom(env, 'CORRAL_JOB_TTL_S', 3600),
+    jobAttempts: Math.max(1, intFrom(env, 'CORRAL_JOB_ATTEMPTS', 3)),
+    lockDurationMs: intFrom(env, 'CORRAL_LOCK_MS', 30_000),
     ...overrides,
   };
   return config;

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CorralError } from '../errors/index.js';
 import type { Corral } from './corral.js';
 import { errorHandler } from './error-envelope.js';
+import { jobRoutes } from './jobs/routes.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { laminoidRoutes } from './laminoid/routes.js';
 import { openaiRoutes } from './openai/routes.js';
@@ -12,6 +13,7 @@ import { metricsRoute } from './metrics-route.js';
 import { mlbuffetRoutes } from './mlbuffet/routes.js';
 import { installRouteMetrics } from './route-metrics.js';
 import { profileRoutes } from './profiles/routes.js';
+import { predictRoute } from './services/predict-route.js';
 import { serviceProxyRoutes } from './services/proxy-routes.js';
 import { serviceRoutes } from './services/routes.js';
 
@@ -47,10 +49,12 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(mlbuffetRoutes, { corral });
   await app.register(kserveRoutes, { corral });
   await app.register(serviceRoutes, { corral });
+  await app.register(predictRoute, { corral });
   await app.register(laminoidRoutes, { corral });
   await app.register(openaiRoutes, { corral });
   await app.register(tgiRoutes, { corral });
   await app.register(profileRoutes, { corral });
   await app.register(serviceProxyRoutes, { corral, root: () => app });
+  await app.register(jobRoutes, { corral, root: () => app });
   return app;
 }

@@ -13,6 +13,7 @@ import { ModelRegistry } from '../registry/index.js';
 import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/index.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
+import { BullMqDispatcher } from '../queue/index.js';
 
 /** Everything one running Corral holds; routes receive it, tests build it. */
 export interface Corral {
@@ -43,8 +44,8 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const logger = pino({ level: config.logLevel, name: 'corral' });
   const metrics = createMetrics();
   const db = await openDatabase(databasePath(config));
-  const dispatcher = new WorkerPool({
-    size: config.workers,
+  const pool = (size: number) => new WorkerPool({
+    size,
     home: config.home,
     allowRemoteModels: config.allowRemoteModels,
     threadsPerWorker: config.threadsPerWorker,
@@ -53,6 +54,14 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     metrics,
     logger,
   });
+  // Scale-out: batches go through Redis to `corral worker` processes anywhere; one local
+  // process stays only to validate uploads. Otherwise the local pool runs everything.
+  const dispatcher: InferenceDispatcher = config.redisUrl
+    ? new BullMqDispatcher({
+      redisUrl: config.redisUrl, prefix: config.queuePrefix, attempts: config.jobAttempts,
+      resultTtlSeconds: config.jobTtlSeconds, maxWaiting: config.maxQueuedJobs, inspector: pool(1), metrics, logger,
+    })
+    : pool(config.workers);
   const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path));
   const inference = new InferenceService(repository, dispatcher, config, metrics);
   const services = await ServiceRegistry.open(db, repository);

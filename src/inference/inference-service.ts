@@ -92,7 +92,8 @@ export class InferenceService {
         }
       },
       config: target.batching,
-      capacity: target.capacity ?? (() => this.dispatcher.capacity()),
+      // The dispatcher knows how many batches its workers can take; a target may ask for fewer (replicas).
+      capacity: () => Math.min(target.capacity?.() ?? Infinity, this.dispatcher.capacity(ref.name)),
       maxQueuedRows: this.config.maxQueuedRows,
       onQueueDepth: (rows) => this.metrics.queueDepth.set(labels, rows),
       onBatch: (rows) => this.metrics.batchSize.observe(labels, rows),

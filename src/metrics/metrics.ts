@@ -40,6 +40,26 @@ export function createMetrics() {
       name: 'corral_worker_restarts_total', help: 'Worker processes restarted after they exited unexpectedly.', registers,
     }),
     workersReady: new Gauge({ name: 'corral_workers_ready', help: 'Worker processes ready to take work.', registers }),
+    remoteQueueWaiting: new Gauge({
+      name: 'corral_queue_waiting_jobs', help: 'Jobs waiting in the Redis queue of a service (scale-out mode).',
+      labelNames: ['service'] as const, registers,
+    }),
+    remoteQueueActive: new Gauge({
+      name: 'corral_queue_active_jobs', help: 'Jobs being run by remote workers, per service (scale-out mode).',
+      labelNames: ['service'] as const, registers,
+    }),
+    remoteWorkers: new Gauge({
+      name: 'corral_remote_workers', help: 'Live remote workers that serve a service (scale-out mode).',
+      labelNames: ['service'] as const, registers,
+    }),
+    jobWait: new Histogram({
+      name: 'corral_job_wait_seconds', help: 'Time async jobs spend queued before a worker takes them, per service.',
+      labelNames: ['service'] as const, registers, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+    }),
+    jobs: new Counter({
+      name: 'corral_jobs_total', help: 'Async jobs finished, per service and final state.',
+      labelNames: ['service', 'state'] as const, registers,
+    }),
     retries: new Counter({
       name: 'corral_inference_retries_total', help: 'Batches re-sent to another worker after their worker died.',
       labelNames: ['model'] as const, registers,

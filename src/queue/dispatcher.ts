@@ -8,6 +8,11 @@ export interface WorkerInfo {
   rssBytes: number;
   loadedModels: string[];
   restarts: number;
+  /** Remote workers only: where they run and what they serve. */
+  host?: string;
+  services?: string[];
+  concurrency?: number;
+  lastSeen?: string;
 }
 
 /**
@@ -22,8 +27,8 @@ export interface InferenceDispatcher {
   inspect(runtime: string, path: string): Promise<ModelSignature>;
   /** Drops a model version from every worker's cache (after delete or re-upload). */
   unload(key: string): void;
-  /** How many batches it makes sense to have in flight at once per model. */
-  capacity(): number;
+  /** How many batches it makes sense to have in flight at once for a model or service. */
+  capacity(name?: string): number;
   isReady(): boolean;
   workers(): WorkerInfo[];
   close(): Promise<void>;

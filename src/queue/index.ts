@@ -1,1 +1,5 @@
 export type { InferenceDispatcher, WorkerInfo } from './dispatcher.js';
+export { BullMqDispatcher, type BullMqDispatcherOptions } from './bullmq-dispatcher.js';
+export { RemoteWorker, type RemoteWorkerOptions } from './remote-worker.js';
+export { RedisNames } from './redis-names.js';
+export { connectRedis } from './redis-connection.js';

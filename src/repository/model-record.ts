@@ -43,7 +43,7 @@ export function recordFromRow(row: ModelsTable, modelsDir: string): ModelRecord 
 }
 
 /** What a worker needs to load this model version. */
-export const modelRef = (model: ModelRecord): ModelRef => ({ key: `${model.name}@${model.version}`, runtime: 'onnx', path: model.path });
+export const modelRef = (model: ModelRecord): ModelRef => ({ key: `${model.name}@${model.version}`, name: model.name, runtime: 'onnx', path: model.path });
 
 /** True when every input's first dimension is free, so requests can be stacked along it. */
 export const hasBatchDimension = (model: ModelRecord): boolean =>

@@ -1,21 +1,21 @@
 import type { Runtime } from './runtime.js';
-import { onnxRuntime } from './onnx/onnx-runtime.js';
-import { ocrRuntime } from './ocr/ocr-runtime.js';
-import { embedRuntime } from './embed/embed-runtime.js';
-import { keytermsRuntime } from './keyterms/keyterms-runtime.js';
-import { transformersRuntime } from './transformers/transformers-runtime.js';
 
-/** Every runtime a worker can host, by name. Later runtimes (transformers, embed, ocr) register here. */
-export const RUNTIMES: Readonly<Record<string, Runtime>> = Object.freeze({
-  [onnxRuntime.name]: onnxRuntime,
-  [ocrRuntime.name]: ocrRuntime,
-  [embedRuntime.name]: embedRuntime,
-  [keytermsRuntime.name]: keytermsRuntime,
-  [transformersRuntime.name]: transformersRuntime,
+/**
+ * Every runtime a worker can host, by name, loaded on first use: a worker
+ * serving an ONNX model never imports transformers.js or compiles OpenCV.
+ */
+const LOADERS: Readonly<Record<string, () => Promise<Runtime>>> = Object.freeze({
+  onnx: async () => (await import('./onnx/onnx-runtime.js')).onnxRuntime,
+  transformers: async () => (await import('./transformers/transformers-runtime.js')).transformersRuntime,
+  embed: async () => (await import('./embed/embed-runtime.js')).embedRuntime,
+  keyterms: async () => (await import('./keyterms/keyterms-runtime.js')).keytermsRuntime,
+  ocr: async () => (await import('./ocr/ocr-runtime.js')).ocrRuntime,
 });
 
-export function runtimeNamed(name: string): Runtime {
-  const runtime = RUNTIMES[name];
-  if (!runtime) throw new Error(`Unknown runtime '${name}'. Known: ${Object.keys(RUNTIMES).join(', ')}`);
-  return runtime;
+export const RUNTIME_NAMES = Object.keys(LOADERS);
+
+export async function runtimeNamed(name: string): Promise<Runtime> {
+  const load = LOADERS[name];
+  if (!load) throw new Error(`Unknown runtime '${name}'. Known: ${RUNTIME_NAMES.join(', ')}`);
+  return load();
 }

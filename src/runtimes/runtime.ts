@@ -4,6 +4,8 @@ import type { TensorSpec } from './tensor.js';
 export interface ModelRef {
   /** Unique per model version, e.g. "iris.onnx@2"; the worker caches loaded models by it. */
   key: string;
+  /** The model or service name; remote work is queued per name (default: the key before '@'). */
+  name?: string;
   runtime: string;
   path: string;
   /** Runtime-specific settings (task, pooling, ...). */

@@ -109,7 +109,7 @@ export class ServiceRunner {
   }
 
   private target(service: ServiceRecord) {
-    return serviceTarget(service, this.deps.config.batching, this.deps.config.workers);
+    return serviceTarget(service, this.deps.config.batching);
   }
 }
 

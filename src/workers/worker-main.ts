@@ -25,7 +25,7 @@ async function handle(message: ToWorker): Promise<void> {
     case 'run': {
       try {
         const model = await cache
-          .get(message.model.key, () => runtimeNamed(message.model.runtime).load(message.model, env))
+          .get(message.model.key, async () => (await runtimeNamed(message.model.runtime)).load(message.model, env))
           .catch((err: unknown) => {
             throw new LoadError(`Could not load model: ${(err as Error).message}`);
           });
@@ -38,7 +38,7 @@ async function handle(message: ToWorker): Promise<void> {
     }
     case 'inspect': {
       try {
-        const runtime = runtimeNamed(message.runtime);
+        const runtime = await runtimeNamed(message.runtime);
         if (!runtime.inspect) throw new Error(`runtime '${message.runtime}' cannot inspect files`);
         send({ type: 'inspected', id: message.id, signature: await runtime.inspect(message.path, env) });
       } catch (err) {

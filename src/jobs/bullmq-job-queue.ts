@@ -1,0 +1,163 @@
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { CorralError } from '../errors/index.js';
+import { connectRedis } from '../queue/redis-connection.js';
+import { RedisNames } from '../queue/redis-names.js';
+import { isFinished, type JobQueue, type JobSpec, type JobState, type JobView } from './job.js';
+import type { JobOutcome } from './execute-job.js';
+
+export interface BullMqJobQueueOptions {
+  redisUrl: string;
+  prefix: string;
+  execute: (spec: JobSpec) => Promise<JobOutcome>;
+  /** Jobs this gateway runs at once (each waits on model workers, so this can be high). */
+  concurrency: number;
+  maxQueued: number;
+  resultTtlSeconds: number;
+  attempts: number;
+  lockDurationMs: number;
+  onFinished?: (job: JobView, spec: JobSpec) => void;
+  logger: Logger;
+}
+
+const STATE: Record<string, JobState> = {
+  waiting: 'queued', 'waiting-children': 'queued', prioritized: 'queued', delayed: 'queued',
+  active: 'active', completed: 'completed', failed: 'failed',
+};
+
+/**
+ * Async jobs on Redis: they survive a gateway restart, and any gateway sharing
+ * the Redis server runs them. A job stalled by a dying gateway is taken over
+ * by another; attempts are bounded, then the job is failed with a reason.
+ */
+export class BullMqJobQueue implements JobQueue {
+  private readonly names: RedisNames;
+  private readonly redis: Redis;
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly worker: Worker;
+  private readonly listeners = new Map<string, Set<(job: JobView) => void>>();
+
+  constructor(private readonly options: BullMqJobQueueOptions) {
+    this.names = new RedisNames(options.prefix);
+    this.redis = connectRedis(options.redisUrl);
+    this.redis.on('error', () => undefined);
+    const connection = { url: options.redisUrl, maxRetriesPerRequest: null };
+    this.queue = new Queue(this.names.jobsQueue, { connection, prefix: options.prefix });
+    this.events = new QueueEvents(this.names.jobsQueue, { connection, prefix: options.prefix });
+    this.worker = new Worker(this.names.jobsQueue, (job) => this.run(job), {
+      connection, prefix: options.prefix, concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(options.lockDurationMs / 2)), maxStalledCount: 2,
+    });
+    const warn = (err: Error) => options.logger.warn({ err: err.message }, 'job queue redis error');
+    this.queue.on('error', warn);
+    this.events.on('error', warn);
+    this.worker.on('error', warn);
+    for (const event of ['waiting', 'active', 'progress', 'completed', 'failed', 'removed'] as const) {
+      this.events.on(event, ({ jobId }: { jobId: string }) => void this.notify(jobId));
+    }
+    this.worker.on('completed', (job) => void this.finished(job));
+    this.worker.on('failed', (job) => job && void this.finished(job));
+  }
+
+  async add(spec: JobSpec): Promise<JobView> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed');
+    const queued = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+    if (queued >= this.options.maxQueued) {
+      throw new CorralError('QUEUE_FULL', `${queued} jobs are queued, the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
+    }
+    const job = await this.queue.add('job', spec, {
+      jobId: crypto.randomUUID(),
+      priority: spec.priority,
+      attempts: this.options.attempts,
+      backoff: { type: 'fixed', delay: 500 },
+      removeOnComplete: { age: this.options.resultTtlSeconds },
+      removeOnFail: { age: this.options.resultTtlSeconds },
+    });
+    return (await this.get(job.id!))!;
+  }
+
+  async get(id: string): Promise<JobView | undefined> {
+    const job = await Job.fromId<JobSpec, JobOutcome>(this.queue, id);
+    if (!job) {
+      const cancelled = await this.redis.get(this.cancelledKey(id));
+      return cancelled ? (JSON.parse(cancelled) as JobView) : undefined;
+    }
+    return this.view(job, await job.getState());
+  }
+
+  async cancel(id: string): Promise<JobView> {
+    const job = await Job.fromId<JobSpec, JobOutcome>(this.queue, id);
+    if (!job) throw new CorralError('JOB_NOT_FOUND', `No job '${id}'.`);
+    const state = STATE[await job.getState()] ?? 'queued';
+    if (state !== 'queued') throw new CorralError('JOB_NOT_CANCELLABLE', `Job '${id}' is ${state}; only queued jobs can be cancelled.`);
+    const view: JobView = { ...this.view(job, 'waiting'), state: 'cancelled', finished_at: new Date().toISOString() };
+    // Remember the cancellation for as long as a result would be kept, then remove the job.
+    await this.redis.set(this.cancelledKey(id), JSON.stringify(view), 'EX', this.options.resultTtlSeconds);
+    try {
+      await job.remove();
+    } catch {
+      await this.redis.del(this.cancelledKey(id));
+      throw new CorralError('JOB_NOT_CANCELLABLE', `Job '${id}' started before it could be cancelled.`);
+    }
+    this.emit(view);
+    return view;
+  }
+
+  subscribe(id: string, listener: (job: JobView) => void): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.events.close();
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+
+  private async run(job: Job<JobSpec, JobOutcome>): Promise<JobOutcome> {
+    await job.updateProgress(50);
+    // A failed task route is a finished job with an error, not a retry: the input would fail again.
+    return this.options.execute(job.data);
+  }
+
+  private async finished(job: Job<JobSpec, JobOutcome>): Promise<void> {
+    const view = this.view(job, job.finishedOn ? (job.failedReason ? 'failed' : 'completed') : 'active');
+    if (isFinished(view.state)) this.options.onFinished?.(view, job.data);
+  }
+
+  private async notify(id: string): Promise<void> {
+    if (!this.listeners.get(id)?.size) return;
+    const view = await this.get(id).catch(() => undefined);
+    if (view) this.emit(view);
+  }
+
+  private emit(view: JobView): void {
+    for (const listener of this.listeners.get(view.id) ?? []) listener(view);
+  }
+
+  private cancelledKey(id: string): string {
+    return `${this.options.prefix}:cancelled:${id}`;
+  }
+
+  private view(job: Job<JobSpec, JobOutcome>, bullState: string): JobView {
+    let state = STATE[bullState] ?? 'queued';
+    const outcome = job.returnvalue;
+    const view: JobView = {
+      id: job.id!, service: job.data.service, state, progress: 0, attempts: job.attemptsMade,
+      created_at: new Date(job.timestamp).toISOString(),
+      ...(job.processedOn ? { started_at: new Date(job.processedOn).toISOString() } : {}),
+      ...(job.finishedOn ? { finished_at: new Date(job.finishedOn).toISOString() } : {}),
+    };
+    if (state === 'completed' && outcome && !outcome.ok) state = 'failed';
+    view.state = state;
+    view.progress = state === 'queued' ? 0 : state === 'active' ? 50 : 100;
+    if (state === 'completed') Object.assign(view, { result: outcome?.body, status_code: outcome?.statusCode });
+    if (state === 'failed') Object.assign(view, { error: outcome?.error ?? job.failedReason, status_code: outcome?.statusCode });
+    return view;
+  }
+}

@@ -1,0 +1,44 @@
+/** An async job, as GET /api/jobs/<id> shows it. */
+export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+export interface JobSpec {
+  /** Service (or raw ONNX model) name or id. */
+  service: string;
+  /** The body its task route takes, e.g. {"sentences": [...]} for an embedding service. */
+  input: unknown;
+  /** Route under /services/<service>/ to send it to; by default the task's own route. */
+  route?: string;
+  /** 1 runs first; larger numbers wait behind smaller ones (BullMQ's meaning). */
+  priority?: number;
+  /** POSTed the finished job, with retries. */
+  webhook?: string;
+}
+
+export interface JobView {
+  id: string;
+  service: string;
+  state: JobState;
+  /** 0 queued, 50 running, 100 finished. */
+  progress: number;
+  result?: unknown;
+  error?: string;
+  /** HTTP status the task route answered with. */
+  status_code?: number;
+  attempts: number;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+}
+
+export interface JobQueue {
+  /** Accepts a job or throws QUEUE_FULL (429). */
+  add(spec: JobSpec): Promise<JobView>;
+  get(id: string): Promise<JobView | undefined>;
+  /** Cancels a queued job; an active or finished one cannot be (409). */
+  cancel(id: string): Promise<JobView>;
+  /** Calls back on every state change of one job until unsubscribed. */
+  subscribe(id: string, listener: (job: JobView) => void): () => void;
+  close(): Promise<void>;
+}
+
+export const isFinished = (state: JobState) => state === 'completed' || state === 'failed' || state === 'cancelled';

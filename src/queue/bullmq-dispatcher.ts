@@ -1,0 +1,175 @@
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { CorralError, ERROR_CATALOG, type ErrorCode } from '../errors/index.js';
+import type { CorralMetrics } from '../metrics/index.js';
+import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
+import type { InferenceDispatcher, WorkerInfo } from './dispatcher.js';
+import { connectRedis } from './redis-connection.js';
+import { RedisNames, refName } from './redis-names.js';
+import { readHeartbeats, type Heartbeat } from './worker-heartbeat.js';
+import { decodeFailure, fromWire, toWire } from './wire.js';
+
+export interface BullMqDispatcherOptions {
+  redisUrl: string;
+  prefix: string;
+  /** Tries per batch: a worker killed mid-job gives its job to another until these run out. */
+  attempts: number;
+  /** How long finished jobs (and their results) stay in Redis. */
+  resultTtlSeconds: number;
+  /** Jobs waiting per queue past which new work gets 429. */
+  maxWaiting: number;
+  /** Validates uploads (a local worker pool); remote workers only run models. */
+  inspector: Pick<InferenceDispatcher, 'inspect' | 'close'>;
+  metrics: CorralMetrics;
+  logger: Logger;
+}
+
+interface Waiter {
+  settle: () => Promise<void>;
+  onChunk?: (data: unknown) => void;
+}
+
+interface ModelQueue {
+  queue: Queue;
+  events: QueueEvents;
+  waiters: Map<string, Waiter>;
+  waiting: number;
+}
+
+/**
+ * Sends batches to workers on any machine through BullMQ on Redis: one queue
+ * per model or service, one job per batch, the result read back from the job.
+ * Waiting listens to queue events and also polls, so an answer is not missed
+ * while Redis restarts.
+ */
+export class BullMqDispatcher implements InferenceDispatcher {
+  private readonly redis: Redis;
+  private readonly names: RedisNames;
+  private readonly queues = new Map<string, ModelQueue>();
+  private heartbeats: Heartbeat[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: BullMqDispatcherOptions) {
+    this.redis = connectRedis(options.redisUrl);
+    this.redis.on('error', (err) => options.logger.warn({ err: err.message }, 'redis connection error'));
+    this.names = new RedisNames(options.prefix);
+    this.timer = setInterval(() => void this.refresh(), 1000);
+    this.timer.unref();
+    void this.refresh();
+  }
+
+  async run(ref: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
+    const q = await this.queueFor(refName(ref));
+    if (q.waiting >= this.options.maxWaiting) {
+      throw new CorralError('QUEUE_FULL', `${q.waiting} batches are waiting for '${refName(ref)}', the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
+    }
+    const job = await q.queue.add('run', { ref, input: toWire(input) }, {
+      attempts: this.options.attempts,
+      backoff: { type: 'fixed', delay: 200 },
+      removeOnComplete: { age: this.options.resultTtlSeconds },
+      removeOnFail: { age: this.options.resultTtlSeconds },
+    });
+    q.waiting++;
+    return this.awaitJob(q, job.id!, onChunk);
+  }
+
+  inspect(runtime: string, path: string): Promise<ModelSignature> {
+    return this.options.inspector.inspect(runtime, path);
+  }
+
+  unload(key: string): void {
+    void this.redis.publish(this.names.unloadChannel, key).catch(() => undefined);
+  }
+
+  /** Batches in flight per model: the job slots of the live workers serving it. */
+  capacity(name?: string): number {
+    const serving = this.heartbeats.filter((h) => !name || h.services.length === 0 || h.services.includes(name));
+    return Math.max(1, serving.reduce((n, h) => n + h.concurrency, 0));
+  }
+
+  isReady(): boolean {
+    return this.redis.status === 'ready' && this.heartbeats.length > 0;
+  }
+
+  workers(): WorkerInfo[] {
+    return this.heartbeats.map((h) => ({
+      id: h.id, pid: h.pid, state: 'ready', outstanding: h.active, rssBytes: h.rssBytes, loadedModels: h.loadedModels,
+      restarts: 0, host: h.host, services: h.services, concurrency: h.concurrency, lastSeen: h.lastSeen,
+    }));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const q of this.queues.values()) {
+      await q.events.close().catch(() => undefined);
+      await q.queue.close().catch(() => undefined);
+    }
+    await this.options.inspector.close();
+    this.redis.disconnect();
+  }
+
+  private async queueFor(name: string): Promise<ModelQueue> {
+    let q = this.queues.get(name);
+    if (q) return q;
+    const connection = { url: this.options.redisUrl, maxRetriesPerRequest: null };
+    const queueName = this.names.inferenceQueue(name);
+    const queue = new Queue(queueName, { connection, prefix: this.options.prefix });
+    const events = new QueueEvents(queueName, { connection, prefix: this.options.prefix });
+    const created: ModelQueue = { queue, events, waiters: new Map(), waiting: 0 };
+    q = created;
+    events.on('completed', ({ jobId }) => void created.waiters.get(jobId)?.settle());
+    events.on('failed', ({ jobId }) => void created.waiters.get(jobId)?.settle());
+    events.on('progress', ({ jobId, data }) => created.waiters.get(jobId)?.onChunk?.((data as { chunk?: unknown }).chunk));
+    events.on('error', () => undefined); // reconnects on its own
+    queue.on('error', () => undefined);
+    this.queues.set(name, q);
+    // Workers that serve every service find new queues through this set.
+    await this.redis.sadd(this.names.servicesKey, name);
+    return q;
+  }
+
+  private awaitJob(q: ModelQueue, id: string, onChunk?: (data: unknown) => void): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        clearInterval(poll);
+        q.waiters.delete(id);
+        fn();
+      };
+      const settle = async () => {
+        const job = await Job.fromId(q.queue, id).catch(() => undefined);
+        if (!job) return; // Redis is away, or the job was not yet written back; the poll tries again
+        if (job.finishedOn && job.returnvalue !== null && job.returnvalue !== undefined && !job.failedReason) {
+          finish(() => resolve(fromWire(job.returnvalue as string)));
+        } else if (job.finishedOn && job.failedReason && (job.attemptsMade >= (job.opts.attempts ?? 1) || (await job.isFailed()))) {
+          const failure = decodeFailure(job.failedReason);
+          const code = (failure.code in ERROR_CATALOG ? failure.code : 'INFERENCE_FAILED') as ErrorCode;
+          finish(() => reject(new CorralError(code, failure.message)));
+        }
+      };
+      const poll = setInterval(() => void settle(), 1000);
+      q.waiters.set(id, { settle, onChunk });
+      void settle();
+    });
+  }
+
+  /** Refreshes the heartbeat view and per-queue counts (for backpressure and metrics). */
+  private async refresh(): Promise<void> {
+    try {
+      this.heartbeats = await readHeartbeats(this.redis, this.names);
+      const { metrics } = this.options;
+      for (const [name, q] of this.queues) {
+        const counts = await q.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+        q.waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+        metrics.remoteQueueWaiting.set({ service: name }, q.waiting);
+        metrics.remoteQueueActive.set({ service: name }, counts.active ?? 0);
+        metrics.remoteWorkers.set({ service: name }, this.heartbeats.filter((h) => h.services.length === 0 || h.services.includes(name)).length);
+      }
+    } catch {
+      // Redis restarting: keep the last view.
+    }
+  }
+}

@@ -1,0 +1,16 @@
+import { deserialize, serialize } from 'node:v8';
+
+/**
+ * BullMQ stores job data as JSON; inputs and outputs hold typed arrays and
+ * BigInts, so they travel as base64 of the v8 serialization.
+ */
+export const toWire = (value: unknown): string => serialize(value).toString('base64');
+export const fromWire = <T>(text: string): T => deserialize(Buffer.from(text, 'base64')) as T;
+
+/** Failures cross Redis as text; the catalog code rides in front so the gateway can restore it. */
+export const encodeFailure = (code: string, message: string) => `CORRAL:${code}:${message}`;
+
+export function decodeFailure(reason: string | undefined): { code: string; message: string } {
+  const m = /^CORRAL:([A-Z_]+):([\s\S]*)$/.exec(reason ?? '');
+  return m ? { code: m[1]!, message: m[2]! } : { code: 'INFERENCE_FAILED', message: reason || 'the job failed without a reason' };
+}
