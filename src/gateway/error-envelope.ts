@@ -12,7 +12,9 @@ export type ErrorFormatter = (error: CorralError) => unknown;
 export function errorHandler(format: ErrorFormatter, logger: Logger) {
   return (err: unknown, _request: FastifyRequest, reply: FastifyReply) => {
     const error = toCorralError(err);
-    if (error.status >= 500) logger.error({ err, code: error.code }, error.message);
+    // Only the unexpected gets a stack trace; a 503 for a stopped service is routine.
+    if (error.code === 'INTERNAL') logger.error({ err }, error.message);
+    else if (error.status >= 500) logger.warn({ code: error.code }, error.message);
     reply.code(error.status).headers(error.headers).send(format(error));
   };
 }

@@ -52,11 +52,12 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   app.setErrorHandler(errorHandler(openaiError, corral.logger));
   const api = { api: 'openai' };
 
+  const model = (s: ServiceRecord) => ({ id: s.name, object: 'model', created: Math.floor(Date.parse(s.createdAt) / 1000), owned_by: 'corral', task: s.task });
   app.get('/v1/models', async () => ({
     object: 'list',
-    data: services.list().filter((s) => s.status === 'RUNNING' && !s.fromRepository)
-      .map((s) => ({ id: s.name, object: 'model', created: Math.floor(Date.parse(s.createdAt) / 1000), owned_by: 'corral', task: s.task })),
+    data: services.list().filter((s) => s.status === 'RUNNING' && !s.fromRepository).map(model),
   }));
+  app.get('/v1/models/:id', { schema: { params: Type.Object({ id: Type.String() }) } }, async (req) => model(services.get(req.params.id)));
 
   app.post('/v1/embeddings', { schema: { body: EmbeddingsBody }, config: api }, async (req) => {
     const texts = checkTexts(req.body.input, 'input', true);
