@@ -95,7 +95,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
   workers(): WorkerInfo[] {
     return this.heartbeats.map((h) => ({
       id: h.id, pid: h.pid, state: 'ready', outstanding: h.active, rssBytes: h.rssBytes, loadedModels: h.loadedModels,
-      restarts: 0, host: h.host, services: h.services, concurrency: h.concurrency, lastSeen: h.lastSeen,
+      restarts: 0, host: h.host, services: h.services, concurrency: h.concurrency, processed: h.processed, lastSeen: h.lastSeen,
     }));
   }
 

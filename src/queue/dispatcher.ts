@@ -12,6 +12,7 @@ export interface WorkerInfo {
   host?: string;
   services?: string[];
   concurrency?: number;
+  processed?: number;
   lastSeen?: string;
 }
 

@@ -36,6 +36,7 @@ export class RemoteWorker {
   private readonly subscriber: Redis;
   private readonly consumers = new Map<string, Worker>();
   private active = 0;
+  private processed = 0;
   private readonly startedAt = new Date().toISOString();
   private timer: NodeJS.Timeout | undefined;
 
@@ -84,6 +85,7 @@ export class RemoteWorker {
     this.active++;
     try {
       const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object));
+      this.processed++;
       return toWire(output);
     } catch (err) {
       const e = toCorralError(err);
@@ -103,7 +105,7 @@ export class RemoteWorker {
       const info = this.options.pool.workers();
       await publishHeartbeat(this.redis, this.names, {
         id: this.options.id, host: hostname(), pid: process.pid, services: this.options.services,
-        concurrency: this.options.concurrency, active: this.active,
+        concurrency: this.options.concurrency, active: this.active, processed: this.processed,
         rssBytes: process.memoryUsage().rss + info.reduce((n, w) => n + w.rssBytes, 0),
         loadedModels: info.flatMap((w) => w.loadedModels), startedAt: this.startedAt, lastSeen: new Date().toISOString(),
       });

@@ -10,6 +10,8 @@ export interface Heartbeat {
   services: string[];
   concurrency: number;
   active: number;
+  /** Jobs finished since the worker started. */
+  processed: number;
   rssBytes: number;
   loadedModels: string[];
   startedAt: string;
