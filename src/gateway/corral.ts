@@ -6,9 +6,8 @@ import { createMetrics, type CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher } from '../queue/dispatcher.js';
 import { ModelRepository } from '../repository/index.js';
 import { join } from 'node:path';
-import { CorralError } from '../errors/index.js';
-import type { Launcher } from '../launchers/launcher.js';
-import { ProfileStore, type Profile } from '../profiles/index.js';
+import { launcherFactory, runOnProfile } from '../launchers/launcher-for-profile.js';
+import { ProfileStore } from '../profiles/index.js';
 import { ModelRegistry } from '../registry/index.js';
 import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/index.js';
 import { openDatabase, type Db } from '../store/index.js';
@@ -66,14 +65,12 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const inference = new InferenceService(repository, dispatcher, config, metrics);
   const services = await ServiceRegistry.open(db, repository);
   const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
-  const launcherFor = (profile: Profile): Launcher => {
-    throw new CorralError('BAD_REQUEST', `Profile '${profile.name}' of type ${profile.type} has no launcher.`);
-  };
+  const launcherFor = launcherFactory();
   const corral: Corral = {
     config, logger, db, metrics, dispatcher, repository, inference, services, profiles,
     publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
     runner: undefined as unknown as ServiceRunner,
-    models: new ModelRegistry(db, repository, async () => { throw new Error('remote scans need a launcher'); }),
+    models: new ModelRegistry(db, repository, runOnProfile),
     monitor: new ServiceMonitor(services, profiles, launcherFor, logger),
     async close() {
       corral.monitor.stop();

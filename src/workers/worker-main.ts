@@ -27,7 +27,7 @@ async function handle(message: ToWorker): Promise<void> {
         const model = await cache
           .get(message.model.key, async () => (await runtimeNamed(message.model.runtime)).load(message.model, env))
           .catch((err: unknown) => {
-            throw new LoadError(`Could not load model: ${(err as Error).message}`);
+            throw new LoadError((err as Error).message);
           });
         const emit = (data: unknown) => send({ type: 'chunk', id: message.id, data });
         send({ type: 'result', id: message.id, output: await model.run(message.input, emit) });

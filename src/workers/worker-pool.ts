@@ -57,7 +57,7 @@ export class WorkerPool implements InferenceDispatcher {
           this.options.metrics.retries.inc({ model: model.key });
           continue;
         }
-        throw this.translate(err, model.key, attempt);
+        throw this.translate(err, model.name ?? model.key, attempt);
       }
     }
   }
@@ -172,15 +172,15 @@ export class WorkerPool implements InferenceDispatcher {
     this.options.metrics.workersReady.set(this.slots.filter((w) => w.state === 'ready').length);
   }
 
-  private translate(err: unknown, key: string, attempts: number): Error {
+  private translate(err: unknown, name: string, attempts: number): Error {
     if (err instanceof CorralError) return err;
     if (err instanceof WorkerRequestError) {
-      if (err.kind === 'input') return new CorralError('INFERENCE_REJECTED', `Model '${key}' rejected the input: ${err.message}`);
-      if (err.kind === 'load') return new CorralError('INFERENCE_FAILED', `Model '${key}' could not be loaded: ${err.message}`);
-      return new CorralError('INFERENCE_FAILED', `Model '${key}' failed: ${err.message}`);
+      if (err.kind === 'input') return new CorralError('INFERENCE_REJECTED', `Model '${name}' rejected the input: ${err.message}`);
+      if (err.kind === 'load') return new CorralError('INFERENCE_FAILED', `Model '${name}' could not be loaded: ${err.message}`);
+      return new CorralError('INFERENCE_FAILED', `Model '${name}' failed: ${err.message}`);
     }
     if (err instanceof WorkerCrashedError) {
-      return new CorralError('INFERENCE_FAILED', `Model '${key}' crashed its worker ${attempts} times; it was not run again.`);
+      return new CorralError('INFERENCE_FAILED', `Model '${name}' crashed its worker ${attempts} times; it was not run again.`);
     }
     return err as Error;
   }
