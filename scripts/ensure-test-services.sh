@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Brings up what `npm test` talks to, on this machine, idempotently:
+# Redis on 127.0.0.1:6379 (started if nothing answers there) and a single-node
+# Slurm cluster (scripts/slurm/setup-local-cluster.sh). Expects root and Debian's apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "[test-services] installing redis-server"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+  echo "[test-services] starting redis-server on 127.0.0.1:6379"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/corral-test.log
+  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+bash scripts/slurm/setup-local-cluster.sh
