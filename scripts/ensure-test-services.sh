@@ -16,4 +16,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+# sshd, for the tests that drive Slurm over SSH (they start their own on 127.0.0.2).
+if [ ! -x /usr/sbin/sshd ]; then
+  echo "[test-services] installing openssh-server"
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null 2>&1) ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null)
+fi
+
 bash scripts/slurm/setup-local-cluster.sh

@@ -10,6 +10,8 @@ function withProfileFlags(cmd: Command): Command {
   return cmd
     .option('--host <host>', 'login node (localhost: run Slurm commands here, else over SSH)')
     .option('--user <user>', 'user on the login node')
+    .option('--port <port>', 'SSH port of the login node', wholeNumber('--port', 1, 65535))
+    .option('--identity-file <path>', 'SSH private key (keys only; no passwords)')
     .option('--home-dir <dir>', 'your directory there (models you download go here)')
     .option('--cache-dir <dir>', 'shared read-only model cache')
     .option('--partition <name>', 'Slurm partition')
@@ -19,9 +21,9 @@ function withProfileFlags(cmd: Command): Command {
     .option('--cpus <n>', 'CPUs per service', wholeNumber('--cpus', 1, 1024));
 }
 
-type ProfileFlags = { type?: string; host?: string; user?: string; homeDir?: string; cacheDir?: string; partition?: string; timeLimit?: string; gpus?: number; memory?: string; cpus?: number };
+type ProfileFlags = { type?: string; host?: string; user?: string; port?: number; identityFile?: string; homeDir?: string; cacheDir?: string; partition?: string; timeLimit?: string; gpus?: number; memory?: string; cpus?: number };
 const body = (o: ProfileFlags) => ({
-  type: o.type, host: o.host, user: o.user, home_dir: o.homeDir, cache_dir: o.cacheDir,
+  type: o.type, host: o.host, user: o.user, port: o.port, identity_file: o.identityFile, home_dir: o.homeDir, cache_dir: o.cacheDir,
   partition: o.partition, time_limit: o.timeLimit, gpus: o.gpus, memory: o.memory, cpus: o.cpus,
 });
 

@@ -4,11 +4,11 @@ import type { Profile } from './profile.js';
 
 /** profiles.cfg keys (Blackfish's snake_case) ↔ Profile fields. */
 export const FIELD_KEYS = {
-  type: 'type', host: 'host', user: 'user', homeDir: 'home_dir', cacheDir: 'cache_dir',
+  type: 'type', host: 'host', user: 'user', port: 'port', identityFile: 'identity_file', homeDir: 'home_dir', cacheDir: 'cache_dir',
   partition: 'partition', timeLimit: 'time_limit', gpus: 'gpus', memory: 'memory', cpus: 'cpus',
 } as const satisfies Record<Exclude<keyof Profile, 'name'>, string>;
 
-const NUMERIC = new Set(['gpus', 'cpus']);
+const NUMERIC = new Set(['gpus', 'cpus', 'port']);
 const TIME = /^(\d+-)?\d+(:\d{1,2}){0,2}$/;
 
 /**
@@ -25,7 +25,7 @@ export function validateProfile(profile: Profile): Profile {
     throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': type must be 'local' or 'slurm', got '${String(profile.type)}'.`);
   }
   for (const field of NUMERIC) {
-    const value = profile[field as 'gpus' | 'cpus'];
+    const value = profile[field as 'gpus' | 'cpus' | 'port'];
     if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
       throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': ${field} must be a whole number, got '${String(value)}'.`);
     }
@@ -36,7 +36,7 @@ export function validateProfile(profile: Profile): Profile {
   if (profile.memory !== undefined && !/^\d+[KMGT]?$/i.test(profile.memory)) {
     throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': memory must look like 4G or 512M, got '${profile.memory}'.`);
   }
-  for (const dir of ['homeDir', 'cacheDir'] as const) {
+  for (const dir of ['homeDir', 'cacheDir', 'identityFile'] as const) {
     const value = profile[dir];
     if (value !== undefined && !value.startsWith('/') && !value.startsWith('~')) {
       throw new CorralError('BAD_REQUEST', `Profile '${profile.name}': ${FIELD_KEYS[dir]} must be an absolute path, got '${value}'.`);

@@ -8,6 +8,10 @@ export interface Profile {
   /** Login node for slurm profiles; 'localhost' runs the Slurm commands here instead of over SSH. */
   host?: string;
   user?: string;
+  /** SSH port of the login node (default 22). */
+  port?: number;
+  /** Private key for SSH (default: ssh's own, e.g. ~/.ssh/id_ed25519). Keys only, never passwords. */
+  identityFile?: string;
   /** Per-user directory: models downloaded for this profile go here. */
   homeDir?: string;
   /** Shared, read-only model cache (admins download recommended models here). */

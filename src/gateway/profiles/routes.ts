@@ -6,6 +6,8 @@ const Fields = {
   type: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
   host: Type.Optional(Type.String()),
   user: Type.Optional(Type.String()),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  identity_file: Type.Optional(Type.String()),
   home_dir: Type.Optional(Type.String()),
   cache_dir: Type.Optional(Type.String()),
   partition: Type.Optional(Type.String()),
@@ -24,13 +26,13 @@ type ProfileFields = { [K in keyof typeof Fields]?: unknown };
 /** profiles.cfg snake_case ↔ Profile. */
 function fromBody(body: ProfileFields): Partial<Profile> {
   const out: Partial<Profile> = {};
-  const map = { type: 'type', host: 'host', user: 'user', home_dir: 'homeDir', cache_dir: 'cacheDir', partition: 'partition', time_limit: 'timeLimit', gpus: 'gpus', memory: 'memory', cpus: 'cpus' } as const;
+  const map = { type: 'type', host: 'host', user: 'user', port: 'port', identity_file: 'identityFile', home_dir: 'homeDir', cache_dir: 'cacheDir', partition: 'partition', time_limit: 'timeLimit', gpus: 'gpus', memory: 'memory', cpus: 'cpus' } as const;
   for (const [key, field] of Object.entries(map)) if (body[key as keyof ProfileFields] !== undefined) (out as Record<string, unknown>)[field] = body[key as keyof ProfileFields];
   return out;
 }
 
 const view = (p: Profile) => ({
-  name: p.name, type: p.type, host: p.host ?? null, user: p.user ?? null, home_dir: p.homeDir ?? null, cache_dir: p.cacheDir ?? null,
+  name: p.name, type: p.type, host: p.host ?? null, user: p.user ?? null, port: p.port ?? null, identity_file: p.identityFile ?? null, home_dir: p.homeDir ?? null, cache_dir: p.cacheDir ?? null,
   partition: p.partition ?? null, time_limit: p.timeLimit ?? null, gpus: p.gpus ?? null, memory: p.memory ?? null, cpus: p.cpus ?? null,
 });
 
