@@ -1,0 +1,73 @@
+/**
+ * A real Corral in this process (SQLite, worker processes, HTTP on a free
+ * loopback port), with the bench models uploaded through the MLBuffet API and
+ * loaded in every worker before any load is measured.
+ */
+import { readFileSync } from 'node:fs';
+import { loadConfig, type CorralConfig } from '../src/config/index.js';
+import { startServer, type RunningServer } from '../src/gateway/index.js';
+import { inferBody, type BenchModel } from './models.js';
+
+export async function startBenchServer(home: string, corralEnv: Record<string, string>): Promise<{ server: RunningServer; config: CorralConfig }> {
+  const config = loadConfig({ ...corralEnv, CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn' }, { port: 0, host: '127.0.0.1' });
+  const server = await startServer(config);
+  return { server, config };
+}
+
+export async function uploadModel(url: string, model: BenchModel): Promise<void> {
+  const form = new FormData();
+  form.append('path', new Blob([readFileSync(model.path)]), `${model.name}.onnx`);
+  const res = await fetch(`${url}/api/v1/models/${encodeURIComponent(model.name)}`, { method: 'PUT', body: form });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`upload of ${model.name} answered ${res.status}: ${await res.text()}`);
+}
+
+export const inferUrl = (url: string, model: BenchModel) => `${url}/v2/models/${encodeURIComponent(model.name)}/infer`;
+
+async function inferOnce(url: string, model: BenchModel): Promise<void> {
+  const res = await fetch(inferUrl(url, model), { method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody(model) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`warm-up inference on ${model.name} answered ${res.status}: ${text}`);
+  const outputs = (JSON.parse(text) as { outputs: { name: string }[] }).outputs.map((o) => o.name);
+  if (model.outputs && outputs.join() !== model.outputs.join()) throw new Error(`${model.name} returned outputs [${outputs}], expected [${model.outputs}]`);
+}
+
+/**
+ * Workers load models lazily, so concurrent requests are sent until every
+ * worker reports the model loaded (workers report every 2 s).
+ */
+export async function warmUp(server: RunningServer, model: BenchModel, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const workers = server.corral.dispatcher.workers().length;
+  for (;;) {
+    await Promise.all(Array.from({ length: workers * 4 }, () => inferOnce(server.url, model)));
+    const loaded = server.corral.dispatcher.workers().filter((w) => w.loadedModels.some((k) => k.startsWith(`${model.name}@`)));
+    if (loaded.length === workers) return;
+    if (Date.now() > deadline) throw new Error(`${model.name} loaded in ${loaded.length} of ${workers} workers after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Waits until nothing is queued or running. Requests whose client hung up at
+ * the end of a run are still computed, and would otherwise leak into the next
+ * run (or be cut off by shutdown).
+ */
+export async function drain(server: RunningServer, models: BenchModel[], timeoutMs = 120_000): Promise<void> {
+  const { dispatcher, inference, repository } = server.corral;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const queued = models.reduce((n, m) => n + inference.queueDepth(inference.modelTarget(repository.get(m.name)).ref.key), 0);
+    const running = dispatcher.workers().reduce((n, w) => n + w.outstanding, 0);
+    if (queued === 0 && running === 0) return;
+    if (Date.now() > deadline) throw new Error(`server still busy after ${timeoutMs} ms (${queued} rows queued, ${running} batches running)`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Experiment only: batches allowed in flight per model (InferenceDispatcher.capacity(),
+ * one per worker in src). Patched on the running instance; src is untouched.
+ */
+export function overrideCapacity(server: RunningServer, capacity: number): void {
+  server.corral.dispatcher.capacity = () => capacity;
+}

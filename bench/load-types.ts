@@ -1,0 +1,32 @@
+/** What the bench asks the load client to do, and what it reports back. */
+export interface LoadSpec {
+  url: string;
+  body: string;
+  connections: number;
+  durationSec: number;
+  warmupSec: number;
+}
+
+export interface LoadResult {
+  connections: number;
+  durationSec: number;
+  /** Responses received (any status). */
+  requests: number;
+  ok: number;
+  /** 2xx responses per second. */
+  reqPerSec: number;
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+  /** Connection errors, including timeouts. */
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  /** CPU the load generator itself burned (it shares the machine with the server). */
+  clientCpuSec: number;
+}
+
+/** Child → parent: 'measuring' when the measured window starts (after warm-up), then the result. */
+export type ClientMessage =
+  | { type: 'measuring' }
+  | { type: 'result'; result: LoadResult }
+  | { type: 'error'; error: string };
