@@ -28,30 +28,34 @@ export function tensorFromJson(name: string, datatype: Datatype, shape: number[]
   return { datatype, shape, data };
 }
 
+function fail(name: string, datatype: Datatype, value: unknown, index: number, what: string): CorralError {
+  return new CorralError('INVALID_INPUT', `Input '${name}' element ${index}: expected ${what} for ${datatype}, got ${JSON.stringify(value)}.`);
+}
+
+/** One element, checked. Hot: runs per element of every request, so it allocates nothing unless it fails. */
 function convert(name: string, datatype: Datatype, value: unknown, index: number): number | bigint | string {
-  const fail = (what: string) => new CorralError('INVALID_INPUT', `Input '${name}' element ${index}: expected ${what} for ${datatype}, got ${JSON.stringify(value)}.`);
   switch (datatype) {
     case 'BYTES':
-      if (typeof value !== 'string') throw fail('a string');
+      if (typeof value !== 'string') throw fail(name, datatype, value, index, 'a string');
       return value;
     case 'BOOL':
       if (typeof value === 'boolean') return value ? 1 : 0;
       if (value === 0 || value === 1) return value;
-      throw fail('true/false');
+      throw fail(name, datatype, value, index, 'true/false');
     case 'FP16': case 'FP32': case 'FP64': {
-      if (typeof value !== 'number' || Number.isNaN(value)) throw fail('a number');
+      if (typeof value !== 'number' || Number.isNaN(value)) throw fail(name, datatype, value, index, 'a number');
       return datatype === 'FP16' ? numberToFloat16Bits(value) : value;
     }
     case 'INT64': case 'UINT64': {
       if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw fail('an integer');
-      if (datatype === 'UINT64' && value < 0) throw fail('a non-negative integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw fail(name, datatype, value, index, 'an integer');
+      if (datatype === 'UINT64' && value < 0) throw fail(name, datatype, value, index, 'a non-negative integer');
       return BigInt(value);
     }
     default: {
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw fail('an integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw fail(name, datatype, value, index, 'an integer');
       const [lo, hi] = INTEGER_RANGE[datatype]!;
-      if (value < lo || value > hi) throw fail(`an integer in [${lo}, ${hi}]`);
+      if (value < lo || value > hi) throw fail(name, datatype, value, index, `an integer in [${lo}, ${hi}]`);
       return value;
     }
   }

@@ -179,6 +179,9 @@ export class WorkerPool implements InferenceDispatcher {
       if (err.kind === 'load') return new CorralError('INFERENCE_FAILED', `Model '${name}' could not be loaded: ${err.message}`);
       return new CorralError('INFERENCE_FAILED', `Model '${name}' failed: ${err.message}`);
     }
+    if (err instanceof WorkerCrashedError && this.closing) {
+      return new CorralError('NO_WORKERS', 'The server is shutting down; the request was not finished.');
+    }
     if (err instanceof WorkerCrashedError) {
       return new CorralError('INFERENCE_FAILED', `Model '${name}' crashed its worker ${attempts} times; it was not run again.`);
     }
