@@ -38,6 +38,9 @@ export class BullMqJobQueue implements JobQueue {
   private readonly events: QueueEvents;
   private readonly worker: Worker;
   private readonly listeners = new Map<string, Set<(job: JobView) => void>>();
+  /** Jobs this gateway is running now, and who waits for them to end (close). */
+  private running = 0;
+  private onIdle: (() => void) | undefined;
 
   constructor(private readonly options: BullMqJobQueueOptions) {
     this.names = new RedisNames(options.prefix);
@@ -79,12 +82,15 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobView | undefined> {
+    // The state first, then the job: a job finishes (state and result) in one step, so one read
+    // as finished has its result. The other order could show 'completed' with no result.
+    const state = await this.queue.getJobState(id);
     const job = await Job.fromId<JobSpec, JobOutcome>(this.queue, id);
     if (!job) {
       const cancelled = await this.redis.get(this.cancelledKey(id));
       return cancelled ? (JSON.parse(cancelled) as JobView) : undefined;
     }
-    return this.view(job, await job.getState());
+    return this.view(job, state);
   }
 
   async cancel(id: string): Promise<JobView> {
@@ -102,6 +108,8 @@ export class BullMqJobQueue implements JobQueue {
       throw new CorralError('JOB_NOT_CANCELLABLE', `Job '${id}' started before it could be cancelled.`);
     }
     this.emit(view);
+    // Finished, like a completed or failed job: counted, and its webhook told (as in-process).
+    this.options.onFinished?.(view, job.data);
     return view;
   }
 
@@ -113,16 +121,34 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
-    await this.worker.close();
+    // Take no new jobs and give the running ones a bounded grace period: they may be waiting on
+    // model workers that are gone. Past it, close without them; their locks lapse and the jobs are
+    // retried by another gateway, or by this one after a restart.
+    await this.worker.pause(true).catch(() => undefined);
+    if (this.running > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(this.options.lockDurationMs, 10_000));
+        this.onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    await this.worker.close(this.running > 0);
     await this.events.close();
     await this.queue.close();
     this.redis.disconnect();
   }
 
   private async run(job: Job<JobSpec, JobOutcome>): Promise<JobOutcome> {
-    await job.updateProgress(50);
-    // A failed task route is a finished job with an error, not a retry: the input would fail again.
-    return this.options.execute(job.data);
+    this.running++;
+    try {
+      await job.updateProgress(50);
+      // A failed task route is a finished job with an error, not a retry: the input would fail again.
+      return await this.options.execute(job.data);
+    } finally {
+      if (--this.running === 0) this.onIdle?.();
+    }
   }
 
   private async finished(job: Job<JobSpec, JobOutcome>): Promise<void> {

@@ -45,7 +45,8 @@ export class InProcessJobQueue implements JobQueue {
     const entry = { view, spec, seq: this.seq++ };
     this.jobs.set(view.id, entry);
     this.waiting.push(entry);
-    this.waiting.sort((a, b) => (a.spec.priority ?? Infinity) - (b.spec.priority ?? Infinity) || a.seq - b.seq);
+    // BullMQ's order: jobs without a priority first, then priority 1, 2, ...; ties by arrival.
+    this.waiting.sort((a, b) => (a.spec.priority ?? 0) - (b.spec.priority ?? 0) || a.seq - b.seq);
     this.pump();
     return { ...view };
   }

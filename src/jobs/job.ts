@@ -8,7 +8,7 @@ export interface JobSpec {
   input: unknown;
   /** Route under /services/<service>/ to send it to; by default the task's own route. */
   route?: string;
-  /** 1 runs first; larger numbers wait behind smaller ones (BullMQ's meaning). */
+  /** Jobs without a priority run first, then priority 1, 2, ... (BullMQ's meaning). */
   priority?: number;
   /** POSTed the finished job, with retries. */
   webhook?: string;

@@ -28,6 +28,8 @@ export interface BullMqDispatcherOptions {
 interface Waiter {
   settle: () => Promise<void>;
   onChunk?: (data: unknown) => void;
+  /** Gives up waiting (the dispatcher is closing). */
+  abort: (err: Error) => void;
 }
 
 interface ModelQueue {
@@ -36,6 +38,8 @@ interface ModelQueue {
   waiters: Map<string, Waiter>;
   waiting: number;
 }
+
+const shuttingDown = () => new CorralError('INFERENCE_FAILED', 'The gateway is shutting down; the batch was not run.');
 
 /**
  * Sends batches to workers on any machine through BullMQ on Redis: one queue
@@ -48,6 +52,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
   private readonly names: RedisNames;
   private readonly queues = new Map<string, ModelQueue>();
   private heartbeats: Heartbeat[] = [];
+  private closed = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: BullMqDispatcherOptions) {
@@ -60,6 +65,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
   }
 
   async run(ref: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
+    if (this.closed) throw shuttingDown();
     const q = await this.queueFor(refName(ref));
     if (q.waiting >= this.options.maxWaiting) {
       throw new CorralError('QUEUE_FULL', `${q.waiting} batches are waiting for '${refName(ref)}', the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
@@ -71,6 +77,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
       removeOnFail: { age: this.options.resultTtlSeconds },
     });
     q.waiting++;
+    if (this.closed) throw shuttingDown();
     return this.awaitJob(q, job.id!, onChunk);
   }
 
@@ -100,8 +107,11 @@ export class BullMqDispatcher implements InferenceDispatcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     for (const q of this.queues.values()) {
+      // Callers still waiting for a batch (no worker took it) get an answer, and their polls stop.
+      for (const waiter of [...q.waiters.values()]) waiter.abort(shuttingDown());
       await q.events.close().catch(() => undefined);
       await q.queue.close().catch(() => undefined);
     }
@@ -151,7 +161,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
         }
       };
       const poll = setInterval(() => void settle(), 1000);
-      q.waiters.set(id, { settle, onChunk });
+      q.waiters.set(id, { settle, onChunk, abort: (err) => finish(() => reject(err)) });
       void settle();
     });
   }
