@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { CorralError } from '../errors/index.js';
 import { connectRedis } from '../queue/redis-connection.js';
 import { RedisNames } from '../queue/redis-names.js';
+import { JobListeners } from './job-listeners.js';
 import { isFinished, type JobQueue, type JobSpec, type JobState, type JobView } from './job.js';
 import type { JobOutcome } from './execute-job.js';
 
@@ -37,7 +38,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly worker: Worker;
-  private readonly listeners = new Map<string, Set<(job: JobView) => void>>();
+  private readonly listeners = new JobListeners();
   /** Jobs this gateway is running now, and who waits for them to end (close). */
   private running = 0;
   private onIdle: (() => void) | undefined;
@@ -114,10 +115,7 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   subscribe(id: string, listener: (job: JobView) => void): () => void {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.listeners.subscribe(id, listener);
   }
 
   async close(): Promise<void> {
@@ -157,13 +155,13 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async notify(id: string): Promise<void> {
-    if (!this.listeners.get(id)?.size) return;
+    if (!this.listeners.watched(id)) return;
     const view = await this.get(id).catch(() => undefined);
     if (view) this.emit(view);
   }
 
   private emit(view: JobView): void {
-    for (const listener of this.listeners.get(view.id) ?? []) listener(view);
+    this.listeners.emit(view);
   }
 
   private cancelledKey(id: string): string {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CorralError } from '../errors/index.js';
+import { JobListeners } from './job-listeners.js';
 import { isFinished, type JobQueue, type JobSpec, type JobView } from './job.js';
 import type { JobOutcome } from './execute-job.js';
 
@@ -27,7 +28,7 @@ interface Entry {
 export class InProcessJobQueue implements JobQueue {
   private readonly jobs = new Map<string, Entry>();
   private readonly waiting: Entry[] = [];
-  private readonly listeners = new Map<string, Set<(job: JobView) => void>>();
+  private readonly listeners = new JobListeners();
   private running = 0;
   private seq = 0;
   private readonly sweeper: NodeJS.Timeout;
@@ -68,10 +69,7 @@ export class InProcessJobQueue implements JobQueue {
   }
 
   subscribe(id: string, listener: (job: JobView) => void): () => void {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.listeners.subscribe(id, listener);
   }
 
   async close(): Promise<void> {
@@ -101,7 +99,7 @@ export class InProcessJobQueue implements JobQueue {
       entry.view.finished_at ??= new Date().toISOString();
       this.options.onFinished?.({ ...entry.view }, entry.spec);
     }
-    for (const listener of this.listeners.get(entry.view.id) ?? []) listener({ ...entry.view });
+    this.listeners.emit(entry.view);
   }
 
   private sweep(): void {
@@ -109,7 +107,7 @@ export class InProcessJobQueue implements JobQueue {
     for (const [id, entry] of this.jobs) {
       if (entry.view.finished_at && Date.parse(entry.view.finished_at) < cutoff) {
         this.jobs.delete(id);
-        this.listeners.delete(id);
+        this.listeners.forget(id);
       }
     }
   }
