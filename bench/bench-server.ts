@@ -8,8 +8,12 @@ import { loadConfig, type CorralConfig } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/gateway/index.js';
 import { inferBody, type BenchModel } from './models.js';
 
-export async function startBenchServer(home: string, corralEnv: Record<string, string>): Promise<{ server: RunningServer; config: CorralConfig }> {
-  const config = loadConfig({ ...corralEnv, CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn' }, { port: 0, host: '127.0.0.1' });
+/**
+ * `overrides` go to loadConfig (the queue section passes redisUrl and queuePrefix). Models
+ * come from local files only: nothing is downloaded, so the bench stays on loopback.
+ */
+export async function startBenchServer(home: string, corralEnv: Record<string, string>, overrides: Partial<CorralConfig> = {}): Promise<{ server: RunningServer; config: CorralConfig }> {
+  const config = loadConfig({ ...corralEnv, CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0' }, { port: 0, host: '127.0.0.1', ...overrides });
   const server = await startServer(config);
   return { server, config };
 }
@@ -53,10 +57,16 @@ export async function warmUp(server: RunningServer, model: BenchModel, timeoutMs
  * run (or be cut off by shutdown).
  */
 export async function drain(server: RunningServer, models: BenchModel[], timeoutMs = 120_000): Promise<void> {
-  const { dispatcher, inference, repository } = server.corral;
+  const { inference, repository } = server.corral;
+  await drainKeys(server, models.map((m) => inference.modelTarget(repository.get(m.name)).ref.key), timeoutMs);
+}
+
+/** drain() by batcher key: a model version (`name@version`) or a service (`service:<id>@<updated>`). */
+export async function drainKeys(server: RunningServer, keys: string[], timeoutMs = 120_000): Promise<void> {
+  const { dispatcher, inference } = server.corral;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const queued = models.reduce((n, m) => n + inference.queueDepth(inference.modelTarget(repository.get(m.name)).ref.key), 0);
+    const queued = keys.reduce((n, key) => n + inference.queueDepth(key), 0);
     const running = dispatcher.workers().reduce((n, w) => n + w.outstanding, 0);
     if (queued === 0 && running === 0) return;
     if (Date.now() > deadline) throw new Error(`server still busy after ${timeoutMs} ms (${queued} rows queued, ${running} batches running)`);

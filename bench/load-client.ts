@@ -4,6 +4,7 @@
  * loop, and the 'response' event gives sub-millisecond latencies (autocannon's
  * own histogram rounds to whole milliseconds).
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { ClientMessage, LoadResult, LoadSpec } from './load-types.js';
 
@@ -12,17 +13,25 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function fire(spec: LoadSpec, seconds: number, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
+/** One autocannon run: `length.seconds` of load, or exactly `length.amount` requests (stopped at `maxSec`). */
+function fire(spec: LoadSpec, length: { seconds: number } | { amount: number; maxSec?: number }, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
+    let cap: NodeJS.Timeout | undefined;
     const instance = autocannon({
       url: spec.url,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: spec.body,
+      headers: spec.headers ?? { 'content-type': 'application/json' },
+      body: spec.bodyFile ? readFileSync(spec.bodyFile) : spec.body,
       connections: spec.connections,
-      duration: seconds,
+      // autocannon notices the end of a run on its sampling tick: check often when counting requests.
+      ...('amount' in length ? { amount: length.amount, sampleInt: 50 } : { duration: length.seconds }),
       timeout: 30,
-    }, (err, result) => (err ? reject(err) : resolve(result)));
+    }, (err, result) => {
+      clearTimeout(cap);
+      if (err) reject(err);
+      else resolve(result);
+    });
+    if ('amount' in length && length.maxSec) cap = setTimeout(() => instance.stop(), length.maxSec * 1000);
     if (onLatency) instance.on('response', (_client, _status, _bytes, ms) => onLatency(ms));
   });
 }
@@ -34,14 +43,24 @@ function send(message: ClientMessage, last = false): void {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as LoadSpec;
-  if (spec.warmupSec > 0) await fire(spec, spec.warmupSec);
+  if (spec.amount !== undefined) {
+    if (spec.warmupAmount) await fire(spec, { amount: spec.warmupAmount, maxSec: spec.maxSec });
+  } else if (spec.warmupSec > 0) await fire(spec, { seconds: spec.warmupSec });
   const latencies: number[] = [];
   send({ type: 'measuring' });
   const cpuBefore = process.cpuUsage();
-  const result = await fire(spec, spec.durationSec, (ms) => latencies.push(ms));
+  const length = spec.amount !== undefined ? { amount: spec.amount, maxSec: spec.maxSec } : { seconds: spec.durationSec };
+  const started = performance.now();
+  let lastResponse = started;
+  const result = await fire(spec, length, (ms) => {
+    latencies.push(ms);
+    lastResponse = performance.now();
+  });
   const cpu = process.cpuUsage(cpuBefore);
   const sorted = Float64Array.from(latencies).sort();
-  const seconds = result.duration;
+  // autocannon ends a run on its 1 s sampling tick, so an `amount` run's own duration is rounded
+  // up to whole seconds; such a run lasts until its last response.
+  const seconds = spec.amount !== undefined ? Math.max(1e-3, (lastResponse - started) / 1000) : result.duration;
   const statusCodes: Record<string, number> = {};
   for (const [code, s] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = s.count ?? 0;
   const report: LoadResult = {

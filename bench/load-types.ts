@@ -2,9 +2,19 @@
 export interface LoadSpec {
   url: string;
   body: string;
+  /** A binary body read from this file instead of `body` (multipart uploads). */
+  bodyFile?: string;
+  /** Request headers (default: content-type application/json). */
+  headers?: Record<string, string>;
   connections: number;
   durationSec: number;
   warmupSec: number;
+  /** Measure exactly this many requests instead of `durationSec` (slow endpoints such as OCR). */
+  amount?: number;
+  /** Unmeasured requests before an `amount` run (instead of `warmupSec`). */
+  warmupAmount?: number;
+  /** Hard cap on the measured window: the run is stopped, and reports what it got, after this. */
+  maxSec?: number;
 }
 
 export interface LoadResult {

@@ -27,6 +27,38 @@ export interface BenchOptions {
   capacity: number | undefined;
   /** BENCH_PROFILE=1: CPU-profile the gateway during each measured window. */
   profile: boolean;
+  /** Which sections run (BENCH_SECTIONS, default all), in SECTIONS order. */
+  sections: Section[];
+  /** Sentences per POST /v1/embeddings request (BENCH_EMBED_SENTENCES, default 1). */
+  embedSentences: number;
+  /** Images per OCR run (BENCH_OCR_IMAGES; default 40, 12 when quick). */
+  ocrImages: number;
+  /** Concurrencies of the in-process vs Redis comparison (BENCH_QUEUE_CONCURRENCY, default 16,64). */
+  queueConcurrencies: number[];
+  /** --concurrency of each `corral worker` in the queue section (BENCH_QUEUE_WORKER_CONCURRENCY, default 1). */
+  queueWorkerConcurrency: number;
+}
+
+/**
+ * The benchmark's sections, each selectable with BENCH_SECTIONS=a,b:
+ *   kserve      raw ONNX served through KServe v2 vs onnxruntime in-process (the original bench)
+ *   embeddings  POST /v1/embeddings: a transformers encoder service and the built-in `embed`
+ *   batching    the transformers service at c=64 with its default batching vs max_batch_size 1
+ *   ocr         images per second through POST /ocr
+ *   queue       the encoder through the in-process gateway vs Redis + two `corral worker`s
+ */
+export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'queue'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Redis of the queue section; loopback only. */
+export const BENCH_REDIS_URL = 'redis://127.0.0.1:6379';
+
+function parseSections(value: string | undefined): Section[] {
+  const wanted = list(value);
+  if (!wanted || wanted.includes('all')) return [...SECTIONS];
+  const unknown = wanted.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length) throw new Error(`BENCH_SECTIONS: unknown section(s) ${unknown.join(', ')}; have ${SECTIONS.join(', ')}`);
+  return SECTIONS.filter((s) => wanted.includes(s));
 }
 
 const FORWARDED = ['CORRAL_WORKERS', 'CORRAL_THREADS_PER_WORKER', 'CORRAL_MAX_BATCH_SIZE', 'CORRAL_MAX_QUEUE_DELAY_US', 'CORRAL_MAX_QUEUED_ROWS', 'CORRAL_REQUEST_TIMEOUT_MS'];
@@ -72,5 +104,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     resultsPath: env.BENCH_OUT ?? fileURLToPath(new URL('./results/latest.json', import.meta.url)),
     capacity: positive(env.BENCH_CAPACITY, 'BENCH_CAPACITY'),
     profile: env.BENCH_PROFILE === '1' || env.BENCH_PROFILE === 'true',
+    sections: parseSections(argValue(argv, 'sections') ?? env.BENCH_SECTIONS),
+    embedSentences: Math.floor(positive(env.BENCH_EMBED_SENTENCES, 'BENCH_EMBED_SENTENCES') ?? 1),
+    ocrImages: Math.floor(positive(env.BENCH_OCR_IMAGES, 'BENCH_OCR_IMAGES') ?? (quick ? 12 : 40)),
+    queueConcurrencies: (list(env.BENCH_QUEUE_CONCURRENCY) ?? ['16', '64']).map((c) => Math.floor(positive(c, 'BENCH_QUEUE_CONCURRENCY')!)),
+    queueWorkerConcurrency: Math.floor(positive(env.BENCH_QUEUE_WORKER_CONCURRENCY, 'BENCH_QUEUE_WORKER_CONCURRENCY') ?? 1),
   };
 }

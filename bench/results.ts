@@ -3,6 +3,8 @@ import type { BatchStats } from './corral-metrics.js';
 import type { CpuReport } from './cpu-usage.js';
 import type { HotFunction } from './gateway-profile.js';
 import type { LoadResult } from './load-types.js';
+import type { HttpRun } from './measure.js';
+import type { Section } from './options.js';
 import type { RawBaseline } from './raw-baseline.js';
 
 /** Served throughput at c=64 should reach this share of the raw best-batch rows/s. */
@@ -36,9 +38,70 @@ export interface ModelSummary {
   cpuEfficiencyRatio: number;
 }
 
+/** A service as the embeddings, batching and OCR sections ran it. */
+export interface ServiceDescription {
+  name: string;
+  runtime: string;
+  model: string;
+  replicas: number;
+  maxBatchSize: number;
+  describe: string;
+}
+
+export interface EmbeddingsSection {
+  route: string;
+  sentencesPerRequest: number;
+  sentences: string[];
+  services: ServiceDescription[];
+  /** Per service, per concurrency; batch rows are sentences. */
+  runs: HttpRun[];
+}
+
+export interface BatchingSection {
+  concurrency: number;
+  /** The default batching (server max_batch_size), then the same model with max_batch_size 1. */
+  on: { service: ServiceDescription; run: HttpRun };
+  off: { service: ServiceDescription; run: HttpRun };
+  /** on/off req/s (> 1: batching helps). */
+  throughputRatio: number;
+  /** on/off p99 (< 1: batching lowers tail latency). */
+  p99Ratio: number;
+}
+
+export interface OcrSection {
+  route: string;
+  image: { width: number; height: number; pngBytes: number; line: string };
+  /** What the service read from the image during warm-up. */
+  recognized: string;
+  service: ServiceDescription;
+  imagesPerRun: number;
+  runs: HttpRun[];
+}
+
+export interface QueueSection {
+  model: string;
+  describe: string;
+  redisUrl: string;
+  prefix: string;
+  /** The in-process gateway's worker processes vs the `corral worker` processes. */
+  inProcessWorkers: { workers: number; threadsPerWorker: number };
+  remoteWorkers: { workers: number; concurrency: number; threadsPerWorker: number; pids: number[] };
+  inProcess: HttpRun[];
+  /** Redis runs; `redisCommands` counts every command Redis processed in the measured window. */
+  redis: (HttpRun & { redisCommands: number; redisCommandsPerRequest: number })[];
+  /** Per concurrency: Redis / in-process. */
+  ratios: { concurrency: number; throughputRatio: number; p99Ratio: number }[];
+  /** Keys under the prefix deleted at the end. */
+  redisKeysDeleted: number;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
+  /** The sections that ran (BENCH_SECTIONS). */
+  sections: Section[];
+  /** Sections that could not finish, with the reason (their numbers are missing). */
+  failedSections: { section: Section; error: string }[];
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverageAtStart: number };
   settings: { durationSec: number; warmupSec: number; rawSecPerBatch: number; rawThreads: number; quick: boolean; concurrencies: number[] };
   server: {
@@ -51,6 +114,10 @@ export interface BenchResults {
   runs: ServedRun[];
   summary: ModelSummary[];
   target: { ratio: number; concurrency: number; text: string };
+  embeddings?: EmbeddingsSection;
+  batching?: BatchingSection;
+  ocr?: OcrSection;
+  queue?: QueueSection;
   /** Why the run counts as a server failure (errors, non-2xx, worker restarts); empty when clean. */
   serverErrors: string[];
 }

@@ -1,133 +1,107 @@
 /**
- * `npm run bench`: serves the bench models from a real in-process Corral, loads
- * it with autocannon at several concurrencies, and compares the throughput with
- * onnxruntime-node run directly (the ceiling). Prints a table and writes
- * bench/results/latest.json. Exits 0 when the target is missed (it is a
- * report), 1 when the server failed requests, 2 when the bench could not run.
+ * `npm run bench`: loads a real Corral with autocannon over loopback, section
+ * by section (BENCH_SECTIONS, default all):
  *
- *   BENCH_QUICK=1 npm run bench         2 s runs, a smoke test
- *   BENCH_DURATION=15 npm run bench     seconds per run (default 8)
+ *   kserve      raw ONNX via KServe v2 infer at c=1/16/64 vs onnxruntime-node in-process (the ceiling)
+ *   embeddings  POST /v1/embeddings: a transformers encoder service and the built-in `embed`, c=1/16/64
+ *   batching    the transformers service at c=64, default batching vs max_batch_size 1
+ *   ocr         images/s through POST /ocr (multipart), c=1 and 4, a fixed number of images
+ *   queue       the encoder via the in-process gateway vs Redis + two `corral worker` processes, c=16/64
+ *
+ * Prints a table per section and writes bench/results/latest.json. Exits 0 when
+ * every section ran (missing a target is a report, not a failure), 1 when the
+ * server failed requests, 2 when a section (or the bench) could not run.
+ *
+ *   BENCH_QUICK=1 npm run bench                 2 s runs, 12 OCR images: a smoke test
+ *   BENCH_DURATION=15 npm run bench             seconds per timed run (default 8)
+ *   BENCH_SECTIONS=embeddings,batching npm run bench
+ *   BENCH_EMBED_SENTENCES=4 BENCH_OCR_IMAGES=40 BENCH_QUEUE_CONCURRENCY=16,64
  *   BENCH_MODELS=encoder BENCH_CONCURRENCY=16,64 CORRAL_MAX_QUEUE_DELAY_US=2000 npm run bench
  *   CORRAL_WORKERS / CORRAL_THREADS_PER_WORKER / CORRAL_MAX_BATCH_SIZE are passed to the server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { CorralConfig } from '../src/config/index.js';
-import type { RunningServer } from '../src/gateway/index.js';
-import { drain, inferUrl, overrideCapacity, startBenchServer, uploadModel, warmUp } from './bench-server.js';
-import { batchStatsBetween, scrapeMetrics, type Scrape } from './corral-metrics.js';
-import { cpuBetween, cpuSnapshot, type CpuSnapshot } from './cpu-usage.js';
-import { GatewayProfiler } from './gateway-profile.js';
-import { inferBody, writeBenchModels, type BenchModel } from './models.js';
-import { parseOptions, type BenchOptions } from './options.js';
-import { mergePasses, rawBaseline, type RawBaseline } from './raw-baseline.js';
+import { join } from 'node:path';
+import { Cleanup } from './cleanup.js';
+import { createContext } from './context.js';
+import { batchingSection, embeddingsSection, TextServices } from './embeddings-bench.js';
+import { kserveSection, type KserveSection } from './kserve-bench.js';
+import { runProblems } from './measure.js';
+import { writeBenchModels } from './models.js';
+import { ocrSection } from './ocr-bench.js';
+import { parseOptions, type Section } from './options.js';
+import { queueSection } from './queue-bench.js';
 import { formatReport, writeResults } from './report.js';
-import { serverErrorsOf, summarize, TARGET_CONCURRENCY, TARGET_RATIO, type BenchResults, type ModelSummary, type ServedRun } from './results.js';
-import { runLoad } from './serve-load.js';
+import { serverErrorsOf, TARGET_CONCURRENCY, TARGET_RATIO, type BenchResults } from './results.js';
 
 const log = (line: string) => console.log(`[bench] ${line}`);
-
-const workerPids = (server: RunningServer) =>
-  Object.fromEntries(server.corral.dispatcher.workers().map((w) => [w.id, w.pid]));
-
-/** One autocannon run; CPU and /metrics are sampled around the measured window only. */
-async function servedRun(server: RunningServer, model: BenchModel, concurrency: number, options: BenchOptions): Promise<ServedRun> {
-  let cpuBefore: CpuSnapshot | undefined;
-  let cpuAfter: CpuSnapshot | undefined;
-  let metricsBefore: Promise<Scrape> | undefined;
-  const profiler = options.profile ? new GatewayProfiler() : undefined;
-  let profiling: Promise<void> | undefined;
-  const load = await runLoad(
-    { url: inferUrl(server.url, model), body: inferBody(model), connections: concurrency, durationSec: options.durationSec, warmupSec: options.warmupSec },
-    {
-      onMeasuring: () => {
-        cpuBefore = cpuSnapshot(workerPids(server));
-        metricsBefore = scrapeMetrics(server.url);
-        profiling = profiler?.start();
-      },
-      onMeasured: () => (cpuAfter = cpuSnapshot(workerPids(server))),
-    },
-  );
-  let gatewayProfile: ServedRun['gatewayProfile'];
-  if (profiler) {
-    await profiling;
-    const file = join(dirname(options.resultsPath), `profile-${model.name}-c${concurrency}.cpuprofile`);
-    gatewayProfile = { file, hot: await profiler.stop(file) };
-  }
-  const metricsAfter = await scrapeMetrics(server.url);
-  if (!cpuBefore || !cpuAfter || !metricsBefore) throw new Error('load client did not report its measured window');
-  const batching = batchStatsBetween(await metricsBefore, metricsAfter, model.name);
-  await drain(server, [model]);
-  return {
-    model: model.name, concurrency, load, batching, cpu: cpuBetween(cpuBefore, cpuAfter, load.clientCpuSec),
-    ...(gatewayProfile ? { gatewayProfile } : {}),
-  };
-}
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2), process.env);
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = loadavg()[0]!;
-  const home = mkdtempSync(join(tmpdir(), 'corral-bench-'));
-  let server: RunningServer | undefined;
-  let models: BenchModel[] = [];
-  const stop = async () => {
-    const s = server;
-    server = undefined;
-    if (s) {
-      await drain(s, models).catch((err: unknown) => log(`not drained before shutdown: ${(err as Error).message}`));
-      await s.close();
-    }
-    rmSync(home, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => void stop().finally(() => process.exit(130)));
+  const cleanup = new Cleanup(log);
+  let interrupted = false;
+  let interrupts = 0;
+  // Kept installed while cleaning up: a Ctrl-C reaches this process twice (from the terminal and
+  // relayed by tsx), and without a listener the second one would exit before the clean-up ends.
+  process.on('SIGINT', () => {
+    if (++interrupts === 1) {
+      interrupted = true;
+      log('interrupted: stopping servers and workers (press Ctrl-C repeatedly to quit at once)');
+      void cleanup.run().finally(() => process.exit(130));
+    } else if (interrupts > 3) process.exit(130);
+  });
 
   try {
-    models = writeBenchModels(join(home, 'fixtures')).filter((m) => !options.models || options.models.includes(m.name));
-    if (models.length === 0) throw new Error(`BENCH_MODELS matched no model (have iris, encoder)`);
+    const home = mkdtempSync(join(tmpdir(), 'corral-bench-'));
+    cleanup.add('remove the scratch directory', () => rmSync(home, { recursive: true, force: true }));
+    const ctx = createContext(options, home, writeBenchModels(join(home, 'fixtures')), cleanup, log);
+    log(`sections: ${options.sections.join(', ')}; load average at start: ${loadAverageAtStart.toFixed(2)} on ${cpus().length} cores`);
+    const { server, config } = await ctx.shared();
+    log(`in-process gateway ${server.url}: workers=${config.workers} threadsPerWorker=${config.threadsPerWorker} maxBatchSize=${config.batching.maxBatchSize} maxQueueDelayMicroseconds=${config.batching.maxQueueDelayMicroseconds} capacity=${server.corral.dispatcher.capacity()}`);
 
-    const started = await startBenchServer(home, options.corralEnv);
-    server = started.server;
-    const config: CorralConfig = started.config;
-    if (options.capacity !== undefined) overrideCapacity(server, options.capacity);
-    const capacity = server.corral.dispatcher.capacity();
-    log(`server ${server.url}: workers=${config.workers} threadsPerWorker=${config.threadsPerWorker} maxBatchSize=${config.batching.maxBatchSize} maxQueueDelayMicroseconds=${config.batching.maxQueueDelayMicroseconds} capacity=${capacity}`);
-    log(`load average at start: ${loadAverageAtStart.toFixed(2)} on ${cpus().length} cores`);
-    for (const model of models) {
-      await uploadModel(server.url, model);
-      await warmUp(server, model);
-      await drain(server, [model]);
-      log(`uploaded and warmed up ${model.name} in every worker`);
-    }
-
-    // Per model: the ceiling, the served runs, the ceiling again. Each raw batch size keeps its
-    // better pass, so a neighbour's burst during one pass does not lower the ceiling.
-    const raw: RawBaseline[] = [];
-    const runs: ServedRun[] = [];
-    const rawPass = async (model: BenchModel, pass: number) => {
-      log(`raw baseline ${model.name} (pass ${pass}): batches ${options.rawBatchSizes.join(', ')}, ${options.rawSecPerBatch} s each, intraOpNumThreads=${options.rawThreads}`);
-      const r = await rawBaseline(model, { threads: options.rawThreads, batchSizes: options.rawBatchSizes, seconds: options.rawSecPerBatch });
-      for (const p of r.points) log(`  b=${p.batch}: ${p.rowsPerSec.toFixed(1)} rows/s (${p.msPerRun.toFixed(2)} ms/run), other cpu ${p.otherPct ?? '?'}%`);
-      return r;
+    const failedSections: BenchResults['failedSections'] = [];
+    const textServices = new TextServices(ctx);
+    let kserve: KserveSection | undefined;
+    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'queue'> = {};
+    const runners: Record<Section, () => Promise<void>> = {
+      kserve: async () => void (kserve = await kserveSection(ctx)),
+      embeddings: async () => void (extra.embeddings = await embeddingsSection(ctx, textServices)),
+      batching: async () => void (extra.batching = await batchingSection(ctx, textServices)),
+      ocr: async () => void (extra.ocr = await ocrSection(ctx)),
+      queue: async () => void (extra.queue = await queueSection(ctx)),
     };
-    for (const model of models) {
-      const before = await rawPass(model, 1);
-      for (const concurrency of options.concurrencies) {
-        const run = await servedRun(server, model, concurrency, options);
-        runs.push(run);
-        const { load, batching, cpu } = run;
-        log(`${model.name} c=${concurrency}: ${load.reqPerSec.toFixed(1)} req/s, p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, errors ${load.errors}, non-2xx ${load.non2xx}, mean batch ${batching.meanBatchRows.toFixed(2)}, other cpu ${cpu.otherPct ?? '?'}%`);
+    for (const section of options.sections) {
+      if (interrupted) break;
+      log(`== section ${section}`);
+      try {
+        await runners[section]();
+      } catch (err) {
+        if (interrupted) break;
+        // The other sections still run; this one is reported as failed (exit code 2).
+        log(`section ${section} failed: ${(err as Error).stack ?? String(err)}`);
+        failedSections.push({ section, error: (err as Error).message });
       }
-      raw.push(mergePasses([before, await rawPass(model, 2)]));
     }
+    if (interrupted) return 130;
+    const shared = ctx.sharedConfig()!;
+    await cleanup.run();
 
-    await stop();
-    log('server drained and shut down');
-
+    const runs = kserve?.runs ?? [];
+    const serverErrors = [
+      ...serverErrorsOf(runs),
+      ...(extra.embeddings?.runs ?? []).flatMap((r) => runProblems(`embeddings ${r.target} c=${r.concurrency}`, r)),
+      ...(extra.batching ? [extra.batching.on, extra.batching.off].flatMap(({ run }) => runProblems(`batching ${run.target} c=${run.concurrency}`, run)) : []),
+      ...(extra.ocr?.runs ?? []).flatMap((r) => runProblems(`ocr c=${r.concurrency}`, r)),
+      ...(extra.queue?.inProcess ?? []).flatMap((r) => runProblems(`queue in-process c=${r.concurrency}`, r)),
+      ...(extra.queue?.redis ?? []).flatMap((r) => runProblems(`queue redis c=${r.concurrency}`, r)),
+    ];
     const results: BenchResults = {
       startedAt,
       finishedAt: new Date().toISOString(),
+      sections: options.sections,
+      failedSections,
       machine: {
         cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version,
         platform: `${process.platform}-${process.arch}`, loadAverageAtStart,
@@ -137,22 +111,25 @@ async function main(): Promise<number> {
         rawThreads: options.rawThreads, quick: options.quick, concurrencies: options.concurrencies,
       },
       server: {
-        workers: config.workers, threadsPerWorker: config.threadsPerWorker, capacity, capacityOverridden: options.capacity !== undefined,
-        maxBatchSize: config.batching.maxBatchSize, maxQueueDelayMicroseconds: config.batching.maxQueueDelayMicroseconds,
+        workers: shared.config.workers, threadsPerWorker: shared.config.threadsPerWorker, capacity: shared.capacity,
+        capacityOverridden: options.capacity !== undefined,
+        maxBatchSize: shared.config.batching.maxBatchSize, maxQueueDelayMicroseconds: shared.config.batching.maxQueueDelayMicroseconds,
       },
-      models: Object.fromEntries(models.map((m) => [m.name, m.describe])),
-      raw,
+      models: Object.fromEntries((kserve?.models ?? []).map((m) => [m.name, m.describe])),
+      raw: kserve?.raw ?? [],
       runs,
-      summary: raw.map((r) => summarize(r.model, r, runs)).filter((s): s is ModelSummary => s !== undefined),
+      summary: kserve?.summary ?? [],
       target: { ratio: TARGET_RATIO, concurrency: TARGET_CONCURRENCY, text: 'served at c=64 >= 85% of raw best-batch' },
-      serverErrors: serverErrorsOf(runs),
+      ...extra,
+      serverErrors,
     };
     console.log(`\n${formatReport(results)}\n`);
     writeResults(options.resultsPath, results);
     log(`results written to ${options.resultsPath}`);
-    return results.serverErrors.length > 0 ? 1 : 0;
+    if (failedSections.length > 0) return 2;
+    return serverErrors.length > 0 ? 1 : 0;
   } finally {
-    await stop();
+    await cleanup.run();
   }
 }
 

@@ -16,7 +16,8 @@ const env: RuntimeEnv = {
   modelCacheDir: process.env.CORRAL_MODEL_CACHE ?? join(process.env.CORRAL_HOME ?? join(homedir(), '.corral'), 'hub'),
 };
 const cache = new ModelCache(Number(process.env.CORRAL_WORKER_BUDGET_BYTES ?? 4 * 1024 ** 3));
-const send = (message: FromWorker) => process.send?.(message);
+// After the gateway is gone the channel is closed; there is nobody left to tell.
+const send = (message: FromWorker) => { if (process.connected) process.send?.(message); };
 
 class LoadError extends Error {}
 
