@@ -1,3 +1,4 @@
+import { isLocalHost } from '../launchers/command-runner.js';
 import type { ModelRepository } from '../repository/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { Db } from '../store/index.js';
@@ -7,7 +8,6 @@ import { parseRemoteScan, remoteScanScript, scanHubSnapshots, type FoundSnapshot
 /** Runs a shell script on a profile's login node (over SSH) and returns its stdout. */
 export type RemoteShell = (profile: Profile, script: string) => Promise<string>;
 
-const isLocalHost = (host: string | undefined) => !host || host === 'localhost' || host === '127.0.0.1';
 
 export interface RegistryEntry {
   model: string;

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { findSnapshot, hubCacheRepoDir, newestSnapshot } from '../registry/hub-cache.js';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { CorralError } from '../errors/index.js';
@@ -22,16 +23,10 @@ export function hubCacheDirs(corralHome: string): string[] {
   return dirs;
 }
 
-/** The snapshot of a `models--org--name` cache folder: the revision `refs/main` names, else the newest. */
+/** The snapshot of a `models--org--name` cache folder: as huggingface_hub resolves it, else the newest. */
 export function snapshotOf(repoDir: string, revision?: string): { path: string; revision: string } | undefined {
-  const snapshots = join(repoDir, 'snapshots');
-  if (!existsSync(snapshots)) return undefined;
-  const wanted = revision ?? (existsSync(join(repoDir, 'refs', 'main')) ? readFileSync(join(repoDir, 'refs', 'main'), 'utf8').trim() : undefined);
-  const revisions = readdirSync(snapshots).filter((r) => statSync(join(snapshots, r)).isDirectory());
-  const pick = wanted && revisions.includes(wanted) ? wanted
-    : revision ? undefined
-    : revisions.sort((a, b) => statSync(join(snapshots, b)).mtimeMs - statSync(join(snapshots, a)).mtimeMs)[0];
-  return pick ? { path: join(snapshots, pick), revision: pick } : undefined;
+  const path = findSnapshot(repoDir, revision) ?? (revision === undefined ? newestSnapshot(repoDir) : undefined);
+  return path ? { path, revision: basename(path) } : undefined;
 }
 
 /**
@@ -54,9 +49,8 @@ export function resolveTransformersModel(model: string, options: { revision?: st
   if (!HUB_ID.test(model)) {
     throw new CorralError('INVALID_SERVICE', `Model '${model}' is neither a directory on this machine nor a Hugging Face id like 'org/name'.`);
   }
-  const folder = `models--${model.replace('/', '--')}`;
   for (const dir of options.cacheDirs) {
-    const snap = existsSync(join(dir, folder)) ? snapshotOf(join(dir, folder), options.revision) : undefined;
+    const snap = snapshotOf(hubCacheRepoDir(dir, model), options.revision);
     if (snap) return { modelPath: snap.path, revision: snap.revision };
   }
   if (!options.allowRemote) {

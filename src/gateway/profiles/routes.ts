@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Profile } from '../../profiles/index.js';
+import { FIELD_KEYS, type Profile } from '../../profiles/index.js';
 import type { Corral } from '../corral.js';
 
 const Fields = {
@@ -22,19 +22,17 @@ const NameParams = Type.Object({ name: Type.String() });
 const RegistryQuery = Type.Object({ profile: Type.Optional(Type.String()), refresh: Type.Optional(Type.String()) });
 
 type ProfileFields = { [K in keyof typeof Fields]?: unknown };
+const ENTRIES = Object.entries(FIELD_KEYS) as Array<[keyof typeof FIELD_KEYS, string]>;
 
-/** profiles.cfg snake_case ↔ Profile. */
+/** A request body in profiles.cfg's snake_case keys → Profile fields. */
 function fromBody(body: ProfileFields): Partial<Profile> {
-  const out: Partial<Profile> = {};
-  const map = { type: 'type', host: 'host', user: 'user', port: 'port', identity_file: 'identityFile', home_dir: 'homeDir', cache_dir: 'cacheDir', partition: 'partition', time_limit: 'timeLimit', gpus: 'gpus', memory: 'memory', cpus: 'cpus' } as const;
-  for (const [key, field] of Object.entries(map)) if (body[key as keyof ProfileFields] !== undefined) (out as Record<string, unknown>)[field] = body[key as keyof ProfileFields];
-  return out;
+  const out: Record<string, unknown> = {};
+  for (const [field, key] of ENTRIES) if (body[key as keyof ProfileFields] !== undefined) out[field] = body[key as keyof ProfileFields];
+  return out as Partial<Profile>;
 }
 
-const view = (p: Profile) => ({
-  name: p.name, type: p.type, host: p.host ?? null, user: p.user ?? null, port: p.port ?? null, identity_file: p.identityFile ?? null, home_dir: p.homeDir ?? null, cache_dir: p.cacheDir ?? null,
-  partition: p.partition ?? null, time_limit: p.timeLimit ?? null, gpus: p.gpus ?? null, memory: p.memory ?? null, cpus: p.cpus ?? null,
-});
+/** A profile as the API shows it: every profiles.cfg key, null where unset. */
+const view = (p: Profile) => ({ name: p.name, ...Object.fromEntries(ENTRIES.map(([field, key]) => [key, p[field] ?? null])) });
 
 /** Profiles (where services run) and the model registry (what each profile has on disk). */
 export const profileRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {

@@ -3,7 +3,8 @@
 // Resolved before transformers.js is called so a missing model fails fast, with a
 // clear message and without any network call when remote models are disabled.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { findSnapshot, hubCacheRepoDir } from '../../registry/hub-cache.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { RuntimeEnv } from '../runtime.js';
 
@@ -23,31 +24,7 @@ export function isHubId(path: string): boolean {
   return REPO_ID.test(path) && !path.includes('..') && !path.includes('--') && !path.startsWith('.') && !isAbsolute(path);
 }
 
-/** huggingface_hub's cache folder for a repo: models--org--name. */
-export function hubCacheRepoDir(cacheDir: string, repoId: string): string {
-  return join(cacheDir, `models--${repoId.split('/').join('--')}`);
-}
-
-const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
 const hasConfig = (dir: string) => existsSync(join(dir, 'config.json'));
-
-/**
- * The snapshot directory of a huggingface_hub cache repo folder for `revision`:
- * refs/<revision> names the commit; a commit hash names a snapshot directly; with
- * no revision, refs/main or else the only snapshot.
- */
-export function findSnapshot(repoDir: string, revision?: string): string | undefined {
-  const snapshots = join(repoDir, 'snapshots');
-  if (!isDir(snapshots)) return undefined;
-  const ref = join(repoDir, 'refs', revision ?? 'main');
-  if (existsSync(ref)) {
-    const commit = readFileSync(ref, 'utf8').trim();
-    if (isDir(join(snapshots, commit))) return join(snapshots, commit);
-  }
-  if (revision !== undefined) return isDir(join(snapshots, revision)) ? join(snapshots, revision) : undefined;
-  const all = readdirSync(snapshots).filter((name) => isDir(join(snapshots, name)));
-  return all.length === 1 ? join(snapshots, all[0]!) : undefined;
-}
 
 function localDirectory(path: string, revision?: string): ModelSource {
   const dir = resolve(path);
