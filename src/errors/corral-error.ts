@@ -18,8 +18,6 @@ export class CorralError extends Error {
 
 /** Shorthand constructors for the errors raised in many places. */
 export const errors = {
-  badRequest: (message: string) => new CorralError('BAD_REQUEST', message),
-  invalidInput: (message: string) => new CorralError('INVALID_INPUT', message),
   modelNotFound: (name: string, version?: string) =>
     new CorralError(
       'MODEL_NOT_FOUND',

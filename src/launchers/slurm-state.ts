@@ -51,12 +51,6 @@ export function mapSlurmState(raw: string): BackendState | undefined {
   return STATE_MAP[normalizeSlurmState(raw)];
 }
 
-/** True for Slurm states after which the job will never run again. */
-export function isFinalSlurmState(raw: string): boolean {
-  const state = mapSlurmState(raw);
-  return state === 'STOPPED' || state === 'FAILED' || state === 'TIMEOUT';
-}
-
 /**
  * Describes a Slurm ExitCode ('<exit>:<signal>', e.g. '1:0', '0:15') in words:
  * 'exit code 1', 'killed by signal 15', or undefined when it says nothing.

@@ -50,6 +50,3 @@ export function allocate(datatype: Datatype, length: number): TensorData {
   return datatype === 'BYTES' ? new Array<string>(length).fill('') : new ARRAY_OF[datatype](length);
 }
 
-export function arrayConstructorOf(datatype: Exclude<Datatype, 'BYTES'>): ArrayCtor {
-  return ARRAY_OF[datatype];
-}
