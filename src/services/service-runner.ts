@@ -37,6 +37,7 @@ export class ServiceRunner {
 
   /** Sends one request to a RUNNING service; anything else answers 503 with its state. */
   async run<O>(service: ServiceRecord, input: unknown, onChunk?: (data: unknown) => void): Promise<O> {
+    if (service.fromRepository) throw new CorralError('BAD_REQUEST', `'${service.name}' is a raw ONNX model: send tensors to /v2/models/${service.name}/infer.`);
     this.assertReady(service);
     if (service.profile !== 'local') {
       if (!service.endpoint) throw new CorralError('SERVICE_NOT_READY', `Service '${service.name}' has no endpoint yet.`);
@@ -47,7 +48,6 @@ export class ServiceRunner {
 
   /** Throws the 503 (with its state and reason) for a service that cannot take requests. */
   assertReady(service: ServiceRecord): void {
-    if (service.fromRepository) throw new CorralError('BAD_REQUEST', `'${service.name}' is a raw ONNX model: send tensors to /v2/models/${service.name}/infer.`);
     if (service.status === 'RUNNING') return;
     const reason = service.reason ? `: ${service.reason}` : '';
     const pending = service.status === 'STARTING' || service.status === 'SUBMITTED';

@@ -14,8 +14,7 @@ const Params = Type.Object({ id: Type.String(), '*': Type.String() });
 export const serviceProxyRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => FastifyInstance }> = async (app, { corral, root }) => {
   app.all('/services/:id/*', { schema: { params: Params } }, async (req, reply) => {
     const service = corral.services.get(req.params.id);
-    // Repository models are always servable; created services must be RUNNING.
-    if (!service.fromRepository) corral.runner.assertReady(service);
+    corral.runner.assertReady(service);
     const path = `/${req.params['*']}`;
     const body = req.body === undefined ? undefined : { ...(req.body as Record<string, unknown>), model: service.name, service: undefined };
     const url = `${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`;
