@@ -99,26 +99,30 @@ test(`${REQUESTS} concurrent requests are batched and each gets its own answer`,
   assert.ok(end.sum > end.count);
 });
 
-test('max_batch_size 1 set through the API makes every batch a single request', async () => {
-  const patch = await postJson(`${server.url}/api/v1/models/${MODEL}/config`, { max_batch_size: 1 }, 'PATCH');
+/**
+ * Sets max_batch_size through the API, then fires REQUESTS concurrent requests,
+ * checks each answer against the same input run alone, and returns the batch
+ * histogram before and after.
+ */
+async function concurrentRunWithMaxBatch(maxBatchSize: number) {
+  const patch = await postJson(`${server.url}/api/v1/models/${MODEL}/config`, { max_batch_size: maxBatchSize }, 'PATCH');
   assert.equal(patch.status, 200, await patch.text());
   const alone = await answersAlone();
   const start = await batchHistogram();
   const results = await Promise.all(Array.from({ length: REQUESTS }, (_, i) => infer(idsOf(i))));
   const end = await batchHistogram();
   results.forEach((pooled, i) => assertClose(pooled, alone[i]!, `request ${i}`));
+  return { start, end };
+}
+
+test('max_batch_size 1 set through the API makes every batch a single request', async () => {
+  const { start, end } = await concurrentRunWithMaxBatch(1);
   assert.equal(end.count - start.count, REQUESTS, 'one batch per request');
   assert.equal(end.sum - start.sum, REQUESTS, 'each of size 1');
 });
 
 test('setting max_batch_size back lets concurrent requests batch again', async () => {
-  const patch = await postJson(`${server.url}/api/v1/models/${MODEL}/config`, { max_batch_size: 32 }, 'PATCH');
-  assert.equal(patch.status, 200, await patch.text());
-  const alone = await answersAlone();
-  const start = await batchHistogram();
-  const results = await Promise.all(Array.from({ length: REQUESTS }, (_, i) => infer(idsOf(i))));
-  const end = await batchHistogram();
-  results.forEach((pooled, i) => assertClose(pooled, alone[i]!, `request ${i}`));
+  const { start, end } = await concurrentRunWithMaxBatch(32);
   assert.equal(end.sum - start.sum, REQUESTS);
   assert.ok(end.sum - start.sum > end.count - start.count, 'batches larger than 1 again');
 });
