@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { adminKeyPath } from '../auth/index.js';
 import { loadConfig } from '../config/index.js';
 import { startServer } from '../gateway/index.js';
 import { ExitError } from './exit-error.js';
@@ -30,6 +31,14 @@ export function registerStart(program: Command): void {
         throw new ExitError(err.code === 'EADDRINUSE' ? `Port ${config.port} is in use; pick another with --port or CORRAL_PORT.` : err.message);
       });
       server.corral.logger.info({ url: server.url, home: config.home, workers: config.workers }, `Corral is listening on ${server.url}`);
+      if (server.newAdminKey) {
+        // Shown once; the file keeps it for the CLI (mode 0600).
+        console.log(`\nAdmin API key (shown once; also saved to ${adminKeyPath(config.home)}, readable only by you):\n\n  ${server.newAdminKey}\n\n`
+          + `Use it as: curl -H "Authorization: Bearer $(cat ${adminKeyPath(config.home)})" ${server.url}/api/v1/models\n`
+          + 'Create scoped keys for clients with: corral keys create <name> --scopes read,infer\n');
+      } else if (config.auth.mode === 'off') {
+        server.corral.logger.warn('CORRAL_AUTH=off: every route is open to anyone who can reach this address.');
+      }
       const stop = async () => {
         server.corral.logger.info('shutting down');
         await server.close();

@@ -47,6 +47,32 @@ export interface CorralConfig {
   jobAttempts: number;
   /** A job lock not renewed for this long means its worker died. */
   lockDurationMs: number;
+  /** Who may do what: API keys, the Host and Origin guards, webhook rules (see docs/auth.md). */
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  /** 'on' (default): every non-public route needs an API key. 'off' is allowed on loopback only. */
+  mode: 'on' | 'off';
+  /** CORRAL_ADMIN_TOKEN: an admin credential from the environment instead of CORRAL_HOME/admin.key. */
+  adminToken?: string;
+  /** CORRAL_ANONYMOUS_SCOPES: scopes granted to requests without a credential (e.g. read,infer for a private lab). */
+  anonymousScopes: string[];
+  /** CORRAL_ALLOWED_HOSTS: extra Host header values accepted besides the bind address, localhost and the public URL. */
+  allowedHosts: string[];
+  /** CORRAL_CORS_ORIGINS: browser origins allowed to call the API cross-origin. */
+  corsOrigins: string[];
+  /** CORRAL_WEBHOOK_ALLOW_PRIVATE: may webhooks point at private, loopback and link-local addresses? */
+  webhookAllowPrivate: boolean;
+  /** CORRAL_WEBHOOK_SECRET: HMAC key of webhook signatures; default CORRAL_HOME/webhook.secret, made on first start. */
+  webhookSecret?: string;
+  /** Failed authentications per minute one client address may make before it gets 429. */
+  failuresPerMinute: number;
+  /**
+   * Set only inside `corral host` (a service in a cluster job): every route but health
+   * needs this credential, which only the gateway that launched the job can present.
+   */
+  hostCredential?: string;
 }
 
 export const modelsDir = (config: Pick<CorralConfig, 'home'>) => join(config.home, 'models');
@@ -94,7 +120,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobTtlSeconds: intFrom(env, 'CORRAL_JOB_TTL_S', 3600),
     jobAttempts: Math.max(1, intFrom(env, 'CORRAL_JOB_ATTEMPTS', 3)),
     lockDurationMs: intFrom(env, 'CORRAL_LOCK_MS', 30_000),
+    auth: authFrom(env),
     ...overrides,
   };
   return config;
+}
+
+const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+function authFrom(env: NodeJS.ProcessEnv): AuthConfig {
+  const mode = (env.CORRAL_AUTH ?? 'on').toLowerCase();
+  if (mode !== 'on' && mode !== 'off') throw new Error(`CORRAL_AUTH must be 'on' or 'off', got '${env.CORRAL_AUTH}'`);
+  const adminToken = env.CORRAL_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 32) throw new Error('CORRAL_ADMIN_TOKEN must be at least 32 characters long.');
+  return {
+    mode,
+    adminToken,
+    anonymousScopes: list(env.CORRAL_ANONYMOUS_SCOPES),
+    allowedHosts: list(env.CORRAL_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+    corsOrigins: list(env.CORRAL_CORS_ORIGINS),
+    webhookAllowPrivate: env.CORRAL_WEBHOOK_ALLOW_PRIVATE === '1' || env.CORRAL_WEBHOOK_ALLOW_PRIVATE === 'true',
+    webhookSecret: env.CORRAL_WEBHOOK_SECRET || undefined,
+    failuresPerMinute: Math.max(1, intFrom(env, 'CORRAL_AUTH_FAILURES_PER_MINUTE', 30)),
+  };
 }

@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -16,6 +17,19 @@ import { profileRoutes } from './profiles/routes.js';
 import { predictRoute } from './services/predict-route.js';
 import { serviceProxyRoutes } from './services/proxy-routes.js';
 import { serviceRoutes } from './services/routes.js';
+import { keyRoutes } from './keys/routes.js';
+import { auditRoutes } from './keys/audit-routes.js';
+import { installAuthentication } from './security/authenticate.js';
+import { installHostGuard } from './security/host-guard.js';
+import { installOriginGuard } from './security/origin-guard.js';
+import { requireAuthDecisions, type RouteEntry } from './security/route-auth.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its auth decision, as registered (docs/auth.md lists the same). */
+    routeTable: RouteEntry[];
+  }
+}
 
 /**
  * The HTTP gateway. The plugin list below is the table of contents of the
@@ -34,16 +48,24 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     // additionalProperties: false forbids; an API should answer 400 to a wrong type or a typo instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('routeTable', requireAuthDecisions(app));
 
   // MLBuffet documents predictions as GET with a JSON body; Fastify ignores GET bodies unless told.
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
   installRouteMetrics(app, corral.metrics);
+  // Order matters: a wrong Host or a cross-site form is refused before any credential is looked at.
+  installHostGuard(app, corral.config, () => corral.publicUrl);
+  installOriginGuard(app, corral.config.auth.corsOrigins);
+  installAuthentication(app, corral);
   app.setErrorHandler(errorHandler((e) => ({ error: e.message, code: e.code }), corral.logger));
   app.setNotFoundHandler((req) => {
     throw new CorralError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}; GET /help lists the routes.`);
   });
 
   // Model uploads (MLBuffet) and images (predictions, OCR) arrive as multipart, one file each.
+  if (corral.config.auth.corsOrigins.length > 0) {
+    await app.register(cors, { origin: corral.config.auth.corsOrigins, credentials: true, exposedHeaders: ['retry-after', 'www-authenticate', 'location'] });
+  }
   await app.register(multipart, { limits: { fileSize: corral.config.maxUploadBytes, files: 1, fields: 10 } });
   await app.register(metricsRoute, { corral });
   await app.register(mlbuffetRoutes, { corral });
@@ -56,5 +78,7 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(profileRoutes, { corral });
   await app.register(serviceProxyRoutes, { corral, root: () => app });
   await app.register(jobRoutes, { corral, root: () => app });
+  await app.register(keyRoutes, { corral });
+  await app.register(auditRoutes, { corral });
   return app;
 }

@@ -13,6 +13,9 @@ import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/inde
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { BullMqDispatcher } from '../queue/index.js';
+import {
+  AuditLog, Authenticator, redactToken, FailedAuthLimiter, InternalCalls, KeyStore, MemoryQuotaStore, RedisKeyChanges, RedisQuotaStore, type QuotaStore,
+} from '../auth/index.js';
 
 /** Everything one running Corral holds; routes receive it, tests build it. */
 export interface Corral {
@@ -28,6 +31,13 @@ export interface Corral {
   profiles: ProfileStore;
   models: ModelRegistry;
   monitor: ServiceMonitor;
+  keys: KeyStore;
+  auth: Authenticator;
+  audit: AuditLog;
+  /** Per-key request and concurrency counters: in memory, or in Redis shared by every gateway. */
+  quotas: QuotaStore;
+  failedAuth: FailedAuthLimiter;
+  internalCalls: InternalCalls;
   /** The gateway's URL as jobs on a cluster reach it; set once the server listens. */
   publicUrl: string;
   close(): Promise<void>;
@@ -40,7 +50,11 @@ export interface Corral {
 export async function createCorral(config: CorralConfig): Promise<Corral> {
   await mkdir(config.home, { recursive: true });
   config.modelOverrides = { ...readModelOverrides(configFilePath(config)), ...config.modelOverrides };
-  const logger = pino({ level: config.logLevel, name: 'corral' });
+  // ?token= is a credential: a request URL never reaches a log line with it.
+  const logger = pino({
+    level: config.logLevel, name: 'corral',
+    serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: redactToken(req.url ?? '') }) },
+  });
   const metrics = createMetrics();
   const db = await openDatabase(databasePath(config));
   const pool = (size: number) => new WorkerPool({
@@ -66,14 +80,23 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const services = await ServiceRegistry.open(db, repository);
   const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
   const launcherFor = launcherFactory();
+  const keys = await KeyStore.open(db, config.redisUrl ? new RedisKeyChanges(config.redisUrl, config.queuePrefix) : undefined);
+  const quotas: QuotaStore = config.redisUrl ? new RedisQuotaStore(config.redisUrl, config.queuePrefix) : new MemoryQuotaStore();
   const corral: Corral = {
     config, logger, db, metrics, dispatcher, repository, inference, services, profiles,
+    keys, quotas,
+    auth: new Authenticator(keys, config.auth),
+    audit: new AuditLog(db, logger),
+    failedAuth: new FailedAuthLimiter(quotas, config.auth.failuresPerMinute),
+    internalCalls: new InternalCalls(),
     publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
     runner: undefined as unknown as ServiceRunner,
     models: new ModelRegistry(db, repository, runOnProfile),
     monitor: new ServiceMonitor(services, profiles, launcherFor, logger),
     async close() {
       corral.monitor.stop();
+      await keys.close();
+      await quotas.close();
       await dispatcher.close();
       await db.destroy();
     },

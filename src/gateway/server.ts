@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { ensureAdminKey } from '../auth/index.js';
 import type { CorralConfig } from '../config/index.js';
 import { buildApp } from './app.js';
 import { createCorral, type Corral } from './corral.js';
@@ -9,14 +10,31 @@ export interface RunningServer {
   app: FastifyInstance;
   /** Base URL the gateway listens on, e.g. http://127.0.0.1:8000 */
   url: string;
+  /** The admin key made on this first start (also in CORRAL_HOME/admin.key), to print once. */
+  newAdminKey?: string;
   close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i;
+
+/** Is this bind address reachable from this machine only? */
+export const isLoopbackAddress = (host: string) => LOOPBACK.test(host.trim());
+
+/** CORRAL_AUTH=off opens every route; that is allowed only where no other machine can connect. */
+export function assertAuthModeAllowed(config: CorralConfig): void {
+  if (config.auth.mode === 'off' && !isLoopbackAddress(config.host)) {
+    throw new Error(`CORRAL_AUTH=off is allowed only on a loopback address (127.0.0.1, ::1); refusing to serve every route without a key on ${config.host}. Remove CORRAL_AUTH=off, or bind 127.0.0.1.`);
+  }
 }
 
 /** Starts a gateway with its workers and listens on config.host:config.port. */
 export async function startServer(config: CorralConfig): Promise<RunningServer> {
+  assertAuthModeAllowed(config);
   const corral = await createCorral(config);
   const app = await buildApp(corral);
+  let newAdminKey: string | undefined;
   try {
+    newAdminKey = await ensureAdminKey(corral.keys, config.auth, config.home);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     // Workers are already running: a failed listen must not leave them behind.
@@ -30,7 +48,7 @@ export async function startServer(config: CorralConfig): Promise<RunningServer> 
   // Listening on every interface: jobs elsewhere reach us by this machine's name.
   if (!config.publicUrl) corral.publicUrl = `http://${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${port}`;
   return {
-    corral, app, url: `http://${host}:${port}`,
+    corral, app, url: `http://${host}:${port}`, newAdminKey,
     async close() {
       await app.close();
       await corral.close();

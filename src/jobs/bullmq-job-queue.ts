@@ -172,7 +172,7 @@ export class BullMqJobQueue implements JobQueue {
     let state = STATE[bullState] ?? 'queued';
     const outcome = job.returnvalue;
     const view: JobView = {
-      id: job.id!, service: job.data.service, state, progress: 0, attempts: job.attemptsMade,
+      id: job.id!, service: job.data.service, owner: job.data.owner, state, progress: 0, attempts: job.attemptsMade,
       created_at: new Date(job.timestamp).toISOString(),
       ...(job.processedOn ? { started_at: new Date(job.processedOn).toISOString() } : {}),
       ...(job.finishedOn ? { finished_at: new Date(job.finishedOn).toISOString() } : {}),

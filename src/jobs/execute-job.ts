@@ -1,18 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServiceRegistry } from '../services/index.js';
+import { checkTaskRoute, defaultTaskRoute, type ServiceRegistry } from '../services/index.js';
 import type { JobSpec } from './job.js';
-
-/** The route a job goes to when it names none: its service's task route. */
-function defaultRoute(task: string, service: string): string {
-  switch (task) {
-    case 'feature-extraction': return 'embed';
-    case 'keyterms': return 'keyterms';
-    case 'ocr': return 'ocr';
-    case 'text-generation': return 'generate';
-    case 'tensor': return `v2/models/${encodeURIComponent(service)}/infer`;
-    default: return `api/services/${encodeURIComponent(service)}/predict`;
-  }
-}
 
 export interface JobOutcome {
   ok: boolean;
@@ -23,16 +11,18 @@ export interface JobOutcome {
 
 /**
  * Runs a job through the gateway's own HTTP routes (in-process inject), so a
- * job is validated and answered exactly like the same synchronous request.
+ * job is validated and answered exactly like the same synchronous request,
+ * and acts as the key that submitted it (`callerHeaders`: that key as it is
+ * now, so a key revoked meanwhile fails the job).
  */
-export async function executeJob(app: FastifyInstance, services: ServiceRegistry, spec: JobSpec): Promise<JobOutcome> {
+export async function executeJob(app: FastifyInstance, services: ServiceRegistry, spec: JobSpec, callerHeaders: () => Record<string, string>): Promise<JobOutcome> {
   const service = services.get(spec.service);
-  const route = spec.route?.replace(/^\//, '') ?? defaultRoute(service.task, service.name);
+  const route = spec.route === undefined ? defaultTaskRoute(service) : checkTaskRoute(service, spec.route);
   const res = await app.inject({
     method: 'POST',
     url: `/services/${encodeURIComponent(service.name)}/${route}`,
     payload: (spec.input ?? {}) as object,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...callerHeaders() },
   });
   let body: unknown;
   try {

@@ -42,7 +42,7 @@ export class InProcessJobQueue implements JobQueue {
     if (this.waiting.length >= this.options.maxQueued) {
       throw new CorralError('QUEUE_FULL', `${this.waiting.length} jobs are queued, the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
     }
-    const view: JobView = { id: randomUUID(), service: spec.service, state: 'queued', progress: 0, attempts: 0, created_at: new Date().toISOString() };
+    const view: JobView = { id: randomUUID(), service: spec.service, owner: spec.owner, state: 'queued', progress: 0, attempts: 0, created_at: new Date().toISOString() };
     const entry = { view, spec, seq: this.seq++ };
     this.jobs.set(view.id, entry);
     this.waiting.push(entry);

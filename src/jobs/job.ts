@@ -12,11 +12,15 @@ export interface JobSpec {
   priority?: number;
   /** POSTed the finished job, with retries. */
   webhook?: string;
+  /** The principal (API key id, 'admin-token' or 'anonymous') that submitted it; the job runs as it. */
+  owner?: string;
 }
 
 export interface JobView {
   id: string;
   service: string;
+  /** Who submitted it (internal: routes show a job to its owner and admins, and leave this out). */
+  owner?: string;
   state: JobState;
   /** 0 queued, 50 running, 100 finished. */
   progress: number;

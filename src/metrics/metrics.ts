@@ -60,6 +60,10 @@ export function createMetrics() {
       name: 'corral_jobs_total', help: 'Async jobs finished, per service and final state.',
       labelNames: ['service', 'state'] as const, registers,
     }),
+    keyRequests: new Counter({
+      name: 'corral_key_requests_total', help: 'Requests to non-public routes per API key name and HTTP status (401 without a known key: key="").',
+      labelNames: ['key', 'status'] as const, registers,
+    }),
     retries: new Counter({
       name: 'corral_inference_retries_total', help: 'Batches re-sent to another worker after their worker died.',
       labelNames: ['model'] as const, registers,

@@ -6,3 +6,5 @@ export { decodeFrame, encodeFrame, readFrames, INVOKE_CONTENT_TYPE, type InvokeF
 export { SERVICE_STATES, type ServiceRecord, type ServiceState } from './service-record.js';
 export { TASKS, canonicalTask, defaultRuntime, type Task } from './tasks.js';
 export { resolveTransformersModel, hubCacheDirs, snapshotOf } from './resolve-model.js';
+export { checkTaskRoute, defaultTaskRoute, taskRoutes } from './task-routes.js';
+export { isLocalModelPath } from './resolve-model.js';

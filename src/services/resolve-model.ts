@@ -12,7 +12,17 @@ export interface ResolvedModel {
   warning?: string;
 }
 
-const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+// The hub's own rules: org/name, letters, digits, '.', '_', '-', no '--' or '..', at most 96 characters each.
+const HUB_ID = /^(?!.*(?:--|\.\.))[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/;
+
+/**
+ * Does `model` name something on this machine's disk rather than a hub id?
+ * Serving an arbitrary path reads files as the gateway's user, so only admin
+ * keys may (docs/auth.md).
+ */
+export function isLocalModelPath(model: string): boolean {
+  return !HUB_ID.test(model) || existsSync(resolve(model));
+}
 
 /** Hugging Face hub caches to search, most specific first. */
 export function hubCacheDirs(corralHome: string): string[] {

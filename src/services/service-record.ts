@@ -25,6 +25,10 @@ export interface ServiceRecord {
   reason: string | null;
   createdAt: string;
   updatedAt: string;
+  /** SHA-256 of the token a cluster job registers with; null for local services. */
+  tokenHash?: string | null;
+  /** What this gateway presents to the job's host (derived from the token, not the token). */
+  hostCredential?: string | null;
   /** True for services derived from the ONNX repository rather than created. */
   fromRepository?: boolean;
 }
@@ -40,5 +44,6 @@ export function serviceFromRow(row: ServicesTable): ServiceRecord {
     replicas: row.replicas, batching, profile: row.profile, status: row.status as ServiceState,
     jobId: row.job_id, endpoint: row.endpoint, reason: row.reason,
     createdAt: row.created_at, updatedAt: row.updated_at,
+    tokenHash: row.token_hash ?? null, hostCredential: row.host_credential ?? null,
   };
 }

@@ -64,7 +64,7 @@ export class ServiceRegistry {
       model_path: spec.modelPath, revision: spec.revision, options_json: JSON.stringify(spec.options),
       replicas: spec.replicas, max_batch_size: spec.batching.maxBatchSize ?? null,
       max_queue_delay_us: spec.batching.maxQueueDelayMicroseconds ?? null, profile: spec.profile,
-      status, job_id: null, endpoint: null, reason: null, created_at: now, updated_at: now,
+      status, job_id: null, endpoint: null, reason: null, created_at: now, updated_at: now, token_hash: null, host_credential: null,
     };
     await this.db.insertInto('services').values(row).execute();
     const record = serviceFromRow(row);

@@ -40,6 +40,37 @@ export interface ServicesTable {
   reason: string | null;
   created_at: string;
   updated_at: string;
+  /** SHA-256 of the token a cluster job registers with (the token itself reaches only the job). */
+  token_hash: string | null;
+  /** What the gateway presents to the job's `corral host`: derived from the token, not the token. */
+  host_credential: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  hash_kind: 'sha256' | 'scrypt';
+  secret_hash: string;
+  lookup_hint: string;
+  scopes_json: string;
+  /** NULL = every model; else a JSON list of name globs. */
+  models_json: string | null;
+  rate_limit_json: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  action: string;
+  key_id: string | null;
+  key_name: string | null;
+  ip: string | null;
+  target: string | null;
+  detail_json: string | null;
 }
 
 export interface RegistryModelsTable {
@@ -58,4 +89,6 @@ export interface Database {
   models: ModelsTable;
   services: ServicesTable;
   registry_models: RegistryModelsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }

@@ -12,17 +12,24 @@ import { writeFixtureModels } from '../fixtures/index.js';
 
 export interface TestServer extends RunningServer {
   home: string;
+  /** The admin key made at first start (auth on), else undefined. */
+  adminKey?: string;
   /** Paths of the fixture models (iris, cnn, encoder, fixed-batch, multi-input). */
   models: Record<string, string>;
 }
 
-export async function startTestServer(overrides: Partial<CorralConfig> = {}): Promise<TestServer> {
+/**
+ * Suites about models, services and jobs run with CORRAL_AUTH=off (allowed on
+ * loopback); the auth suites pass `env: { CORRAL_AUTH: 'on' }` and use the key
+ * in `adminKey`.
+ */
+export async function startTestServer(overrides: Partial<CorralConfig> = {}, env: Record<string, string> = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'corral-test-'));
   const models = writeFixtureModels(join(home, 'fixtures'));
-  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0' }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
+  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0', CORRAL_AUTH: 'off', ...env }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
   const server = await startServer(config);
   return {
-    ...server, home, models,
+    ...server, home, models, adminKey: server.newAdminKey,
     async close() {
       await server.close();
       rmSync(home, { recursive: true, force: true });

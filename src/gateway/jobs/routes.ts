@@ -1,5 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkTaskRoute } from '../../services/index.js';
 import { CorralError } from '../../errors/index.js';
 import { BullMqJobQueue, deliverWebhook, executeJob, InProcessJobQueue, isFinished, type JobQueue, type JobSpec, type JobView } from '../../jobs/index.js';
 import type { Corral } from '../corral.js';
@@ -12,6 +13,8 @@ const JobBody = Type.Object({
   priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_097_152 })),
   webhook: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
 }, { additionalProperties: false });
+/** Who owns a job is the gateway's business, not part of the job's JSON. */
+const publicView = ({ owner: _owner, ...job }: JobView) => job;
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /**
@@ -22,7 +25,8 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) 
  */
 export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => FastifyInstance }> = async (app, { corral, root }) => {
   const { config, logger, metrics, services } = corral;
-  const execute = (spec: JobSpec) => executeJob(root(), services, spec);
+  // A job runs as the key that submitted it, as that key is when the job runs.
+  const execute = (spec: JobSpec) => executeJob(root(), services, spec, () => corral.internalCalls.headersFor(corral.auth.principalById(spec.owner ?? 'anonymous')));
   const onFinished = (job: JobView, spec: JobSpec) => {
     metrics.jobs.inc({ service: job.service, state: job.state });
     if (job.started_at) metrics.jobWait.observe({ service: job.service }, (Date.parse(job.started_at) - Date.parse(job.created_at)) / 1000);
@@ -36,32 +40,40 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => 
     : new InProcessJobQueue({ execute, concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, resultTtlMs: config.jobTtlSeconds * 1000, onFinished });
   app.addHook('onClose', async () => jobs.close());
 
-  const find = async (id: string) => {
+  /** A job as its owner (or an admin) sees it; to anyone else it does not exist. */
+  const find = async (req: FastifyRequest, id: string) => {
     const job = await jobs.get(id);
-    if (!job) throw new CorralError('JOB_NOT_FOUND', `No job '${id}'; finished jobs are kept for ${config.jobTtlSeconds} s.`);
+    if (!job || (job.owner !== undefined && job.owner !== req.principal.id && !req.principal.has('admin'))) {
+      throw new CorralError('JOB_NOT_FOUND', `No job '${id}'; finished jobs are kept for ${config.jobTtlSeconds} s.`);
+    }
     return job;
   };
 
-  app.post('/api/jobs', { schema: { body: JobBody }, config: { api: 'jobs' } }, async (req, reply) => {
-    services.get(req.body.service); // 404 now rather than a failed job later
-    const job = await jobs.add(req.body);
+  app.post('/api/jobs', { schema: { body: JobBody }, config: { api: 'jobs', auth: 'infer' } }, async (req, reply) => {
+    const service = services.get(req.body.service); // 404 now rather than a failed job later
+    req.principal.assertCanUse(service.name);
+    if (req.body.route !== undefined) checkTaskRoute(service, decodeURIComponent(req.body.route));
+    const job = await jobs.add({ ...req.body, owner: req.principal.id });
     reply.code(202).header('location', `/api/jobs/${job.id}`);
-    return job;
+    return publicView(job);
   });
 
-  app.get('/api/jobs/:id', { schema: { params: IdParams } }, async (req) => find(req.params.id));
+  app.get('/api/jobs/:id', { schema: { params: IdParams }, config: { auth: 'infer' } }, async (req) => publicView(await find(req, req.params.id)));
 
-  app.delete('/api/jobs/:id', { schema: { params: IdParams } }, async (req) => jobs.cancel(req.params.id));
+  app.delete('/api/jobs/:id', { schema: { params: IdParams }, config: { auth: 'infer' } }, async (req) => {
+    await find(req, req.params.id);
+    return publicView(await jobs.cancel(req.params.id));
+  });
 
-  app.get('/api/jobs/:id/events', { schema: { params: IdParams } }, async (req, reply) => {
-    const first = await find(req.params.id);
+  app.get('/api/jobs/:id/events', { schema: { params: IdParams }, config: { auth: 'infer' } }, async (req, reply) => {
+    const first = await find(req, req.params.id);
     const events = openEventStream(reply);
     let last = '';
     const send = (job: JobView) => {
       const key = `${job.state}:${job.progress}`;
       if (key === last) return;
       last = key;
-      events.send(job, 'state');
+      events.send(publicView(job), 'state');
       if (isFinished(job.state)) finish();
     };
     // Polling backs the subscription up, so a change is never missed (e.g. across a Redis restart).
@@ -77,5 +89,5 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => 
     return reply;
   });
 
-  app.get('/api/workers', async () => corral.dispatcher.workers());
+  app.get('/api/workers', { config: { auth: 'read' } }, async () => corral.dispatcher.workers());
 };

@@ -31,9 +31,10 @@ export const kserveRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   const { inference, dispatcher } = corral;
   app.setErrorHandler(errorHandler((e) => ({ error: e.message }), corral.logger));
 
-  app.get('/v2', async () => ({ name: 'corral', version: VERSION, extensions: ['model_repository'] }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
+  const read = { auth: 'read' } as const;
+  app.get('/v2', { config: read }, async () => ({ name: 'corral', version: VERSION, extensions: ['model_repository'] }));
+  app.get('/v2/health/live', { config: { auth: 'public' } }, async () => ({ live: true }));
+  app.get('/v2/health/ready', { config: { auth: 'public' } }, async (_req, reply) => {
     const ready = dispatcher.isReady();
     reply.code(ready ? 200 : 503);
     return { ready };
@@ -49,13 +50,18 @@ export const kserveRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   const ready = (model: ModelRecord) => ({ name: model.name, ready: dispatcher.isReady() });
 
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-    app.get(prefix, { schema: { params: ModelParams } }, async (req) => metadata(inference.resolve(req.params.name, req.params.version)));
-    app.get(`${prefix}/ready`, { schema: { params: ModelParams } }, async (req, reply) => {
+    app.get(prefix, { schema: { params: ModelParams }, config: read }, async (req) => {
+      req.principal.assertCanUse(req.params.name);
+      return metadata(inference.resolve(req.params.name, req.params.version));
+    });
+    app.get(`${prefix}/ready`, { schema: { params: ModelParams }, config: read }, async (req, reply) => {
+      req.principal.assertCanUse(req.params.name);
       const body = ready(inference.resolve(req.params.name, req.params.version));
       reply.code(body.ready ? 200 : 503);
       return body;
     });
-    app.post(`${prefix}/infer`, { schema: { params: ModelParams, body: InferBody }, config: { api: 'kserve' } }, async (req) => {
+    app.post(`${prefix}/infer`, { schema: { params: ModelParams, body: InferBody }, config: { api: 'kserve', auth: 'infer' } }, async (req) => {
+      req.principal.assertCanUse(req.params.name);
       const model = inference.resolve(req.params.name, req.params.version);
       const inputs: TensorMap = {};
       for (const input of req.body.inputs) {
@@ -81,6 +87,6 @@ export const kserveRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   }
 
   // Triton's repository extension: what is in the repository and whether it can serve.
-  app.post('/v2/repository/index', async () =>
-    corral.repository.list().map((m) => ({ name: m.name, version: String(m.version), state: dispatcher.isReady() ? 'READY' : 'UNAVAILABLE' })));
+  app.post('/v2/repository/index', { config: read }, async (req) =>
+    corral.repository.list().filter((m) => req.principal.canUse(m.name)).map((m) => ({ name: m.name, version: String(m.version), state: dispatcher.isReady() ? 'READY' : 'UNAVAILABLE' })));
 };

@@ -22,16 +22,16 @@ const TextsBody = Type.Object({
 export const laminoidRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { services, runner } = corral;
 
-  app.post('/embed', { schema: { body: TextsBody }, config: { api: 'laminoid' } }, async (req) => {
+  app.post('/embed', { schema: { body: TextsBody }, config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
     const texts = checkTexts(req.body.sentences, 'sentences');
-    const service = pickService(services, 'feature-extraction', req.body.service ?? req.body.model);
+    const service = pickService(services, 'feature-extraction', req.body.service ?? req.body.model, req.principal);
     const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts, instructions: checkInstructions(req.body.instruction, texts.length) });
     return { embeddings: out.results.map((r) => Array.from(r.embedding)), model: service.name };
   });
 
-  app.post('/keyterms', { schema: { body: TextsBody }, config: { api: 'laminoid' } }, async (req) => {
+  app.post('/keyterms', { schema: { body: TextsBody }, config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
     const texts = checkTexts(req.body.sentences, 'sentences');
-    const service = pickService(services, 'keyterms', req.body.service ?? req.body.model);
+    const service = pickService(services, 'keyterms', req.body.service ?? req.body.model, req.principal);
     const out = await runner.run<TextListOutput<Keyterm[]>>(service, { texts, options: { top: req.body.top ?? 5 } });
     return {
       keyterms: out.results.map((terms) => terms.map((t) => t.term)),
@@ -40,9 +40,9 @@ export const laminoidRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
     };
   });
 
-  app.post('/ocr', { config: { api: 'laminoid' } }, async (req) => {
+  app.post('/ocr', { config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
     const { image, service: name } = await ocrImage(req);
-    const service = pickService(services, 'ocr', name);
+    const service = pickService(services, 'ocr', name, req.principal);
     const out = await runner.run<OcrOutput>(service, { image });
     return { text: out.lines.map((l) => l.text).join('\n'), lines: out.lines, model: service.name };
   });

@@ -23,50 +23,69 @@ const BatchingBody = Type.Object({
 export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { repository, inference } = corral;
   app.setErrorHandler(errorHandler(mlbuffetError, corral.logger));
-  const api = { api: 'mlbuffet' };
+  const infer = { api: 'mlbuffet', auth: 'infer' } as const;
+  const read = { auth: 'read' } as const;
+  const write = { auth: 'models:write' } as const;
+  const audit = (req: FastifyRequest, action: string, name: string, detail?: Record<string, unknown>) =>
+    corral.audit.record(action, { principal: req.principal, ip: req.ip }, name, detail);
 
-  app.get('/', async () => envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help'));
-  app.get('/help', async () => envelope(200, 'Corral MLBuffet-compatible API', { routes: HELP }));
+  app.get('/', { config: { auth: 'public' } }, async () => envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help'));
+  app.get('/help', { config: { auth: 'public' } }, async () => envelope(200, 'Corral MLBuffet-compatible API', { routes: HELP }));
 
-  app.get('/api/v1/models', async () => envelope(200, 'OK', { model_list: repository.list().map((m) => m.name) }));
-  app.get('/api/v1/models/information', async () =>
-    envelope(200, 'OK', { model_list: repository.list().map((m) => ({ model: m.name, description: m.description })) }));
+  // A key limited to some models sees only those.
+  const visible = (req: FastifyRequest) => repository.list().filter((m) => req.principal.canUse(m.name));
+  app.get('/api/v1/models', { config: read }, async (req) => envelope(200, 'OK', { model_list: visible(req).map((m) => m.name) }));
+  app.get('/api/v1/models/information', { config: read }, async (req) =>
+    envelope(200, 'OK', { model_list: visible(req).map((m) => ({ model: m.name, description: m.description })) }));
 
-  app.get('/api/v1/models/:name', { schema: { params: NameParams } }, async (req) =>
-    envelope(200, 'OK', modelView(repository.get(req.params.name), inference)));
+  app.get('/api/v1/models/:name', { schema: { params: NameParams }, config: read }, async (req) => {
+    req.principal.assertCanUse(req.params.name);
+    return envelope(200, 'OK', modelView(repository.get(req.params.name), inference));
+  });
 
   app.post('/api/v1/models/:name', {
-    schema: { params: NameParams, body: Type.Object({ model_description: Type.String({ maxLength: 10_000 }) }) },
+    schema: { params: NameParams, body: Type.Object({ model_description: Type.String({ maxLength: 10_000 }) }) }, config: write,
   }, async (req) => {
+    req.principal.assertCanUse(req.params.name);
     const model = await repository.describe(req.params.name, req.body.model_description);
+    audit(req, 'model.describe', model.name);
     return envelope(200, `Description of model ${model.name} updated`, modelView(model, inference));
   });
 
-  app.put('/api/v1/models/:name', { schema: { params: NameParams } }, async (req, reply) => {
+  app.put('/api/v1/models/:name', { schema: { params: NameParams }, config: write }, async (req, reply) => {
+    req.principal.assertCanUse(req.params.name);
     const file = await uploadedFile(req, 'path');
     const existed = repository.find(req.params.name) !== undefined;
     const model = await repository.upload(req.params.name, file.file);
+    audit(req, existed ? 'model.replace' : 'model.upload', model.name, { version: model.version, sha256: model.sha256 });
     reply.code(existed ? 200 : 201);
     return envelope(existed ? 200 : 201, `Model ${model.name} ${existed ? 'replaced' : 'uploaded'} (version ${model.version})`, modelView(model, inference));
   });
 
-  app.delete('/api/v1/models/:name', { schema: { params: NameParams } }, async (req) => {
+  app.delete('/api/v1/models/:name', { schema: { params: NameParams }, config: write }, async (req) => {
+    req.principal.assertCanUse(req.params.name);
     const model = await repository.delete(req.params.name);
+    audit(req, 'model.delete', model.name);
     return envelope(200, `Model ${model.name} deleted`);
   });
 
-  app.get('/api/v1/models/:name/config', { schema: { params: NameParams } }, async (req) =>
-    envelope(200, 'OK', { dynamic_batching: snakeBatching(inference.batchingOf(repository.get(req.params.name))) }));
+  app.get('/api/v1/models/:name/config', { schema: { params: NameParams }, config: read }, async (req) => {
+    req.principal.assertCanUse(req.params.name);
+    return envelope(200, 'OK', { dynamic_batching: snakeBatching(inference.batchingOf(repository.get(req.params.name))) });
+  });
 
-  app.patch('/api/v1/models/:name/config', { schema: { params: NameParams, body: BatchingBody } }, async (req) => {
+  app.patch('/api/v1/models/:name/config', { schema: { params: NameParams, body: BatchingBody }, config: write }, async (req) => {
+    req.principal.assertCanUse(req.params.name);
     const model = await repository.setBatching(req.params.name, {
       maxBatchSize: req.body.max_batch_size,
       maxQueueDelayMicroseconds: req.body.max_queue_delay_microseconds,
     });
+    audit(req, 'model.config', model.name, req.body);
     return envelope(200, `Batching of model ${model.name} updated`, { dynamic_batching: snakeBatching(inference.batchingOf(model)) });
   });
 
   const predict = async (req: FastifyRequest<{ Params: { name: string }; Body: unknown }>) => {
+    req.principal.assertCanUse(req.params.name);
     const model = repository.get(req.params.name);
     const inputs = req.isMultipart() ? await imageInputs(req, model) : jsonInputs(req.body, model);
     const outputs = await inference.infer(model, { inputs });
@@ -75,8 +94,8 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
     return envelope(200, 'Prediction successful', { values: first ? nest(tensorDataToJson(first), first.shape) : [], outputs: all });
   };
   // MLBuffet documents GET with a body; POST is what most clients can send.
-  app.get('/api/v1/models/:name/prediction', { schema: { params: NameParams }, config: api }, predict);
-  app.post('/api/v1/models/:name/prediction', { schema: { params: NameParams }, config: api }, predict);
+  app.get('/api/v1/models/:name/prediction', { schema: { params: NameParams }, config: infer }, predict);
+  app.post('/api/v1/models/:name/prediction', { schema: { params: NameParams }, config: infer }, predict);
 };
 
 const snakeBatching = (b: { maxBatchSize: number; maxQueueDelayMicroseconds: number }) =>

@@ -50,18 +50,22 @@ const now = () => Math.floor(Date.now() / 1000);
 export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { services, runner } = corral;
   app.setErrorHandler(errorHandler(openaiError, corral.logger));
-  const api = { api: 'openai' };
+  const api = { api: 'openai', auth: 'infer' } as const;
 
   const model = (s: ServiceRecord) => ({ id: s.name, object: 'model', created: Math.floor(Date.parse(s.createdAt) / 1000), owned_by: 'corral', task: s.task });
-  app.get('/v1/models', async () => ({
+  app.get('/v1/models', { config: { auth: 'read' } }, async (req) => ({
     object: 'list',
-    data: services.list().filter((s) => s.status === 'RUNNING' && !s.fromRepository).map(model),
+    data: services.list().filter((s) => s.status === 'RUNNING' && !s.fromRepository && req.principal.canUse(s.name)).map(model),
   }));
-  app.get('/v1/models/:id', { schema: { params: Type.Object({ id: Type.String() }) } }, async (req) => model(services.get(req.params.id)));
+  app.get('/v1/models/:id', { schema: { params: Type.Object({ id: Type.String() }) }, config: { auth: 'read' } }, async (req) => {
+    const service = services.get(req.params.id);
+    req.principal.assertCanUse(service.name);
+    return model(service);
+  });
 
   app.post('/v1/embeddings', { schema: { body: EmbeddingsBody }, config: api }, async (req) => {
     const texts = checkTexts(req.body.input, 'input', true);
-    const service = pickService(services, 'feature-extraction', req.body.model);
+    const service = pickService(services, 'feature-extraction', req.body.model, req.principal);
     const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts });
     const tokens = out.results.reduce((n, r) => n + r.tokens, 0);
     return {
@@ -76,7 +80,7 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   });
 
   app.post('/v1/chat/completions', { schema: { body: ChatBody }, config: api }, async (req, reply) => {
-    const service = pickService(services, 'text-generation', req.body.model);
+    const service = pickService(services, 'text-generation', req.body.model, req.principal);
     const messages: ChatMessage[] = req.body.messages.map((m) => ({
       role: m.role === 'developer' ? 'system' : m.role,
       content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
@@ -98,7 +102,7 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   });
 
   app.post('/v1/completions', { schema: { body: CompletionBody }, config: api }, async (req, reply) => {
-    const service = pickService(services, 'text-generation', req.body.model);
+    const service = pickService(services, 'text-generation', req.body.model, req.principal);
     const prompt = Array.isArray(req.body.prompt) ? req.body.prompt[0]! : req.body.prompt;
     const input: GenerateInput = { prompt, ...generationParams(req.body) };
     const base = { id: `cmpl-${randomUUID()}`, created: now(), model: service.name };

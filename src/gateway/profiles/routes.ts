@@ -1,5 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { FIELD_KEYS, type Profile } from '../../profiles/index.js';
+import type { FastifyRequest } from 'fastify';
 import type { Corral } from '../corral.js';
 
 const Fields = {
@@ -38,21 +39,31 @@ const view = (p: Profile) => ({ name: p.name, ...Object.fromEntries(ENTRIES.map(
 export const profileRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { profiles, models } = corral;
 
-  app.get('/api/profiles', async () => profiles.list().map(view));
-  app.get('/api/profiles/:name', { schema: { params: NameParams } }, async (req) => view(profiles.get(req.params.name)));
-  app.post('/api/profiles', { schema: { body: CreateBody } }, async (req, reply) => {
+  app.get('/api/profiles', { config: { auth: 'read' } }, async () => profiles.list().map(view));
+  app.get('/api/profiles/:name', { schema: { params: NameParams }, config: { auth: 'read' } }, async (req) => view(profiles.get(req.params.name)));
+  // Profile fields run commands (host, user, identity_file, cache_dir over SSH): admin only.
+  const admin = { auth: 'admin' } as const;
+  const audit = (req: FastifyRequest, action: string, name: string, detail?: Record<string, unknown>) =>
+    corral.audit.record(action, { principal: req.principal, ip: req.ip }, name, detail);
+  app.post('/api/profiles', { schema: { body: CreateBody }, config: admin }, async (req, reply) => {
+    const profile = await profiles.create({ ...fromBody(req.body), name: req.body.name } as Profile);
+    audit(req, 'profile.create', profile.name, view(profile));
     reply.code(201);
-    return view(await profiles.create({ ...fromBody(req.body), name: req.body.name } as Profile));
+    return view(profile);
   });
-  app.patch('/api/profiles/:name', { schema: { params: NameParams, body: UpdateBody } }, async (req) =>
-    view(await profiles.update(req.params.name, fromBody(req.body))));
-  app.delete('/api/profiles/:name', { schema: { params: NameParams } }, async (req) => {
+  app.patch('/api/profiles/:name', { schema: { params: NameParams, body: UpdateBody }, config: admin }, async (req) => {
+    const profile = await profiles.update(req.params.name, fromBody(req.body));
+    audit(req, 'profile.update', profile.name, req.body);
+    return view(profile);
+  });
+  app.delete('/api/profiles/:name', { schema: { params: NameParams }, config: admin }, async (req) => {
     await profiles.delete(req.params.name);
+    audit(req, 'profile.delete', req.params.name);
     return { deleted: req.params.name };
   });
 
   // Blackfish's model registry: the database answers unless refresh=true re-scans the disk.
-  app.get('/models', { schema: { querystring: RegistryQuery } }, async (req) => {
+  app.get('/models', { schema: { querystring: RegistryQuery }, config: { auth: 'read' } }, async (req) => {
     const profile = profiles.get(req.query.profile ?? 'local');
     const refresh = req.query.refresh === 'true' || req.query.refresh === '1';
     const entries = refresh ? await models.refresh(profile) : await models.list(profile.name);

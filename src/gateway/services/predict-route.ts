@@ -24,8 +24,9 @@ const PredictBody = Type.Object({
  * string in gives a single result out; a list gives a list.
  */
 export const predictRoute: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
-  app.post('/api/services/:id/predict', { schema: { params: Type.Object({ id: Type.String() }), body: PredictBody }, config: { api: 'predict' } }, async (req) => {
+  app.post('/api/services/:id/predict', { schema: { params: Type.Object({ id: Type.String() }), body: PredictBody }, config: { api: 'predict', auth: 'infer' } }, async (req) => {
     const service = corral.services.get(req.params.id);
+    req.principal.assertCanUse(service.name);
     const p = req.body.parameters ?? {};
     if (service.task === 'text-generation') {
       if (typeof req.body.inputs !== 'string') throw new CorralError('INVALID_INPUT', '"inputs" must be the prompt string for a text-generation service.');

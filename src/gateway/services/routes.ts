@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CorralError, toCorralError } from '../../errors/index.js';
-import { decodeFrame, encodeFrame, INVOKE_CONTENT_TYPE } from '../../services/index.js';
+import type { FastifyRequest } from 'fastify';
+import { decodeFrame, encodeFrame, INVOKE_CONTENT_TYPE, isLocalModelPath } from '../../services/index.js';
 import type { Corral } from '../corral.js';
 import { planService } from './create-service.js';
 import { serviceView } from './service-view.js';
@@ -10,7 +11,8 @@ const ServiceBody = Type.Object({
   task: Type.String({ minLength: 1 }),
   model: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   runtime: Type.Optional(Type.String()),
-  revision: Type.Optional(Type.String({ maxLength: 128 })),
+  // A branch, tag or commit; never a path that could leave the cache folder.
+  revision: Type.Optional(Type.String({ pattern: '^(?!.*\\.\\.)[A-Za-z0-9][\\w./-]{0,127}$' })),
   replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   profile: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -29,13 +31,26 @@ const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || 
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { services, runner, config, profiles, models } = corral;
   const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
+  const audit = (req: FastifyRequest, action: string, name: string, detail?: Record<string, unknown>) =>
+    corral.audit.record(action, { principal: req.principal, ip: req.ip }, name, detail);
+  /** The service named in the path, if the caller's key may use it (403 otherwise). */
+  const usable = (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const service = services.get(req.params.id);
+    req.principal.assertCanUse(service.name);
+    return service;
+  };
 
   app.post('/api/services', {
-    schema: { body: ServiceBody, querystring: Type.Object({ wait: Type.Optional(Type.String()) }) },
+    schema: { body: ServiceBody, querystring: Type.Object({ wait: Type.Optional(Type.String()) }) }, config: { auth: 'services:write' },
   }, async (req, reply) => {
+    req.principal.assertCanUse(req.body.name);
+    if (req.body.model !== undefined && isLocalModelPath(req.body.model)) {
+      req.principal.assertHas('admin', `Serving the local path '${req.body.model}' (not a Hugging Face id like org/name)`);
+    }
     const profile = profiles.get(req.body.profile ?? 'local');
     const { spec, warning } = await planService(req.body, config, profile, models);
     let service = await services.create(spec, profile.type === 'local' ? 'STARTING' : 'SUBMITTED');
+    audit(req, 'service.create', service.name, { task: service.task, model: service.model, profile: service.profile });
     const started = runner.start(service);
     // ?wait=true answers once a local service is RUNNING or FAILED (a job: once submitted).
     if (isTrue(req.query.wait)) service = await started;
@@ -45,31 +60,54 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
 
   app.get('/api/services', {
     schema: { querystring: Type.Object({ status: Type.Optional(Type.String()), task: Type.Optional(Type.String()), profile: Type.Optional(Type.String()) }) },
+    config: { auth: 'read' },
   }, async (req) => {
     const { status, task, profile } = req.query;
     return services.list()
+      .filter((s) => req.principal.canUse(s.name))
       .filter((s) => (!status || s.status === status.toUpperCase()) && (!task || s.task === task) && (!profile || s.profile === profile))
       .map(view);
   });
 
-  app.get('/api/services/:id', { schema: { params: IdParams } }, async (req) => view(services.get(req.params.id)));
+  app.get('/api/services/:id', { schema: { params: IdParams }, config: { auth: 'read' } }, async (req) => view(usable(req)));
 
-  app.post('/api/services/:id/stop', { schema: { params: IdParams } }, async (req) => view(await runner.stop(services.get(req.params.id))));
+  // Laminoid's controller role: start and stop what exists, without creating anything.
+  app.post('/api/services/:id/stop', { schema: { params: IdParams }, config: { auth: 'services:operate' } }, async (req) => {
+    const service = await runner.stop(usable(req));
+    audit(req, 'service.stop', service.name);
+    return view(service);
+  });
 
-  app.delete('/api/services/:id', { schema: { params: IdParams } }, async (req) => {
-    const current = services.get(req.params.id);
+  app.post('/api/services/:id/start', {
+    schema: { params: IdParams, querystring: Type.Object({ wait: Type.Optional(Type.String()) }) }, config: { auth: 'services:operate' },
+  }, async (req) => {
+    const current = usable(req);
+    if (['SUBMITTED', 'STARTING', 'RUNNING'].includes(current.status)) return view(current);
+    if (current.fromRepository) throw new CorralError('BAD_REQUEST', `'${current.name}' is a repository model; it is always served.`);
+    const profile = profiles.get(current.profile);
+    let service = await services.setStatus(current.id, profile.type === 'local' ? 'STARTING' : 'SUBMITTED', { reason: null, endpoint: null, jobId: null });
+    audit(req, 'service.start', service.name);
+    const started = runner.start(service);
+    if (isTrue(req.query.wait)) service = await started;
+    return view(service);
+  });
+
+  app.delete('/api/services/:id', { schema: { params: IdParams }, config: { auth: 'services:write' } }, async (req) => {
+    const current = usable(req);
     if (['SUBMITTED', 'STARTING', 'RUNNING'].includes(current.status) && current.profile !== 'local') await runner.stop(current);
     const service = await services.delete(req.params.id);
     runner.retire(service);
+    audit(req, 'service.delete', service.name);
     return { deleted: service.id, name: service.name };
   });
 
-  app.post('/api/services/:id/register', { schema: { params: IdParams, body: RegisterBody } }, async (req) =>
+  // The two routes of a service's host in a cluster job: its launch token, not an API key.
+  app.post('/api/services/:id/register', { schema: { params: IdParams, body: RegisterBody }, config: { auth: 'service-token' } }, async (req) =>
     view(await runner.register(services.get(req.params.id), req.body)));
 
   // The internal hop from a gateway to the host running a service: v8 frames in, frames out (streamed).
   app.addContentTypeParser(INVOKE_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
-  app.post('/api/services/:id/invoke', { schema: { params: IdParams } }, async (req, reply) => {
+  app.post('/api/services/:id/invoke', { schema: { params: IdParams }, config: { auth: 'service-token' } }, async (req, reply) => {
     const service = services.get(req.params.id);
     let input: unknown;
     try {

@@ -27,7 +27,7 @@ const GenerateBody = Type.Object({
  */
 export const tgiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { services, runner } = corral;
-  const api = { api: 'tgi' };
+  const api = { api: 'tgi', auth: 'infer' } as const;
   const toInput = (body: { inputs: string; parameters?: Record<string, unknown> }): GenerateInput => {
     const p = (body.parameters ?? {}) as { max_new_tokens?: number; temperature?: number; top_p?: number; top_k?: number; do_sample?: boolean; stop?: string[] };
     return { prompt: body.inputs, maxNewTokens: p.max_new_tokens, temperature: p.temperature, topP: p.top_p, topK: p.top_k, doSample: p.do_sample ?? p.temperature !== undefined, stop: p.stop };
@@ -35,14 +35,14 @@ export const tgiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (a
   const details = (out: GenerateOutput) => ({ finish_reason: out.finishReason === 'length' ? 'length' : 'stop_sequence', generated_tokens: out.completionTokens });
 
   app.post('/generate', { schema: { body: GenerateBody }, config: api }, async (req, reply) => {
-    const service = pickService(services, 'text-generation', req.body.model);
+    const service = pickService(services, 'text-generation', req.body.model, req.principal);
     if (req.body.stream) return streamGenerate(service, toInput(req.body), reply);
     const out = await runner.run<GenerateOutput>(service, toInput(req.body));
     return { generated_text: out.text, details: details(out) };
   });
 
   app.post('/generate_stream', { schema: { body: GenerateBody }, config: api }, async (req, reply) =>
-    streamGenerate(pickService(services, 'text-generation', req.body.model), toInput(req.body), reply));
+    streamGenerate(pickService(services, 'text-generation', req.body.model, req.principal), toInput(req.body), reply));
 
   async function streamGenerate(service: Parameters<typeof runner.run>[0], input: GenerateInput, reply: Parameters<typeof openEventStream>[0]) {
     runner.assertReady(service);

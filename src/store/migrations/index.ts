@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-models.js';
 import * as m0002 from './0002-services.js';
 import * as m0003 from './0003-model-registry.js';
+import * as m0004 from './0004-auth.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-models': m0001,
   '0002-services': m0002,
   '0003-model-registry': m0003,
+  '0004-auth': m0004,
 };

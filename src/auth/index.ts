@@ -1,0 +1,16 @@
+export { keyView, type ApiKey } from './api-key.js';
+export { AuditLog, type AuditEntry } from './audit-log.js';
+export { Authenticator } from './authenticator.js';
+export { presentedSecret, redactToken } from './credentials.js';
+export { InternalCalls } from './internal-calls.js';
+export { KeyStore, type KeyChangeBus, type NewKey, type KeyPatch } from './key-store.js';
+export { MODEL_GLOB } from './model-globs.js';
+export { Principal, type RateLimit } from './principal.js';
+export { admit } from './quota/admission.js';
+export { FailedAuthLimiter } from './quota/failed-auth-limiter.js';
+export { MemoryQuotaStore } from './quota/memory-quota-store.js';
+export type { QuotaStore } from './quota/quota-store.js';
+export { RedisQuotaStore } from './quota/redis-quota-store.js';
+export { RedisKeyChanges } from './redis-key-changes.js';
+export { grants, isScope, parseScopes, SCOPES, type Scope } from './scopes.js';
+export { adminKeyPath, ensureAdminKey } from './admin-key.js';

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { CorralError } from '../../errors/index.js';
+import type { Principal } from '../principal.js';
+import type { QuotaStore } from './quota-store.js';
+
+/**
+ * A key's quota, checked when a request is admitted: one token of its
+ * requests-per-minute bucket (spent whether the request then succeeds or
+ * fails), then a concurrency slot held until the response ends or the client
+ * goes away. Returns the release function, or throws 429 with Retry-After.
+ */
+export async function admit(store: QuotaStore, principal: Principal): Promise<(() => void) | undefined> {
+  const limit = principal.rateLimit;
+  if (!limit) return undefined;
+  const waitMs = await store.take(principal.id, limit.requestsPerMinute, limit.burst);
+  if (waitMs > 0) {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new CorralError('RATE_LIMITED', `API key '${principal.name}' is limited to ${limit.requestsPerMinute} requests per minute (burst ${limit.burst}); retry in ${seconds} s.`, { headers: { 'retry-after': String(seconds) } });
+  }
+  if (limit.concurrency === undefined) return undefined;
+  const lease = randomUUID();
+  if (!(await store.acquire(principal.id, lease, limit.concurrency))) {
+    throw new CorralError('CONCURRENCY_LIMITED', `API key '${principal.name}' already has ${limit.concurrency} requests in flight; retry when one finishes.`, { headers: { 'retry-after': '1' } });
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    void store.release(principal.id, lease).catch(() => undefined);
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * Where quota counters live: this process (one gateway) or Redis (every
+ * gateway of a deployment admits a key's limit once in total). Both are
+ * atomic per call, so concurrent requests cannot slip past a limit.
+ */
+export interface QuotaStore {
+  /**
+   * Token bucket: takes one token from `key` (capacity `burst`, refilled at
+   * `perMinute`); answers 0 when admitted, else milliseconds until a token is back.
+   */
+  take(key: string, perMinute: number, burst: number): Promise<number>;
+  /** Holds one of `limit` concurrent slots under `key`; false when all are taken. */
+  acquire(key: string, lease: string, limit: number): Promise<boolean>;
+  release(key: string, lease: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { admit, presentedSecret, Principal, type Scope } from '../../auth/index.js';
+import { sameDigest, sha256Hex } from '../../auth/key-secret.js';
+import { CorralError, toCorralError } from '../../errors/index.js';
+import type { Corral } from '../corral.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request acts as; set by the auth hook before any handler runs. */
+    principal: Principal;
+  }
+}
+
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="corral", Basic realm="corral", charset="UTF-8"' };
+
+/**
+ * The auth decision of every request, before its body is read: public routes
+ * pass; the gateway's own injected calls act as their original caller; cluster
+ * hosts present their service token; everyone else presents an API key (or is
+ * anonymous) whose scope, and then quota, are checked.
+ */
+export function installAuthentication(app: FastifyInstance, corral: Corral): void {
+  const { config, auth, internalCalls, failedAuth, quotas, audit, metrics } = corral;
+  const anonymous = auth.anonymous;
+  app.decorateRequest('principal', null as unknown as Principal);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const decision = req.routeOptions.config?.auth;
+    req.principal = anonymous;
+    if (decision === undefined || decision === 'public') return;
+
+    const internal = internalCalls.take(req);
+    if (internal) {
+      req.principal = internal;
+      if (decision !== 'service-token') assertScope(internal, decision);
+      return;
+    }
+    if (config.auth.hostCredential !== undefined) return checkHostCredential(req, config.auth.hostCredential);
+    if (decision === 'service-token') return checkServiceToken(req, corral);
+    if (config.auth.mode === 'off') return;
+
+    let principal: Principal;
+    try {
+      failedAuth.assertAllowed(req.ip);
+      principal = await auth.principalFor(presentedSecret(req));
+    } catch (err) {
+      const error = toCorralError(err);
+      if (error.status === 401) {
+        await failedAuth.failed(req.ip);
+        audit.authFailure(req.ip, error.code);
+        metrics.keyRequests.inc({ key: '', status: '401' });
+        throw new CorralError(error.code, error.message, { headers: CHALLENGE });
+      }
+      throw error;
+    }
+    req.principal = principal;
+    try {
+      assertScope(principal, decision);
+      const release = await admit(quotas, principal);
+      if (release) reply.raw.once('close', release);
+    } catch (err) {
+      const error = toCorralError(err);
+      metrics.keyRequests.inc({ key: principal.name, status: String(error.status) });
+      throw error;
+    }
+  });
+
+  // Requests per key name, with their status (401s without a known key are counted above).
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.principal === anonymous && config.auth.mode === 'off') return;
+    const decision = req.routeOptions.config?.auth;
+    if (decision === undefined || decision === 'public' || decision === 'service-token') return;
+    if (reply.statusCode === 401 || (reply.statusCode === 429 || reply.statusCode === 403) && req.principal.isAnonymous) return;
+    metrics.keyRequests.inc({ key: req.principal.name, status: String(reply.statusCode) });
+  });
+}
+
+function assertScope(principal: Principal, scope: Scope): void {
+  if (principal.has(scope)) return;
+  if (principal.isAnonymous) {
+    throw new CorralError('UNAUTHENTICATED', `This route needs an API key with the '${scope}' scope: send Authorization: Bearer <key> (or X-API-Key, or HTTP Basic with the key as password).`, { headers: CHALLENGE });
+  }
+  throw new CorralError('FORBIDDEN', `API key '${principal.name}' lacks the '${scope}' scope this route needs.`);
+}
+
+/** `corral host` in a cluster job: only the gateway that launched it may call it. */
+function checkHostCredential(req: FastifyRequest, credential: string): void {
+  const secret = presentedSecret(req);
+  if (secret === undefined) throw new CorralError('UNAUTHENTICATED', 'This service host answers only the gateway that launched it.', { headers: CHALLENGE });
+  if (!sameDigest(sha256Hex(secret), sha256Hex(credential))) throw new CorralError('INVALID_API_KEY', 'Wrong service host credential.', { headers: CHALLENGE });
+}
+
+/** register: the job that was launched for this service, proven by the token only it was given. */
+function checkServiceToken(req: FastifyRequest, corral: Corral): void {
+  const id = (req.params as { id?: string }).id ?? '';
+  const service = corral.services.find(id);
+  const secret = presentedSecret(req);
+  if (secret === undefined) throw new CorralError('UNAUTHENTICATED', 'This route is for the service host a cluster job runs; it needs that job\'s service token.', { headers: CHALLENGE });
+  if (!service?.tokenHash || !sameDigest(sha256Hex(secret), service.tokenHash)) {
+    throw new CorralError('INVALID_API_KEY', 'Wrong service token for this service.', { headers: CHALLENGE });
+  }
+}

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import { CorralError } from '../../errors/index.js';
+import { hostOf } from './host-guard.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF guard: a state-changing request that a browser sends on behalf of a
+ * page from another origin (a text/plain form POST needs no preflight, and
+ * carries cached Basic credentials) gets 403, unless that origin is in
+ * CORRAL_CORS_ORIGINS. Clients that are not browsers send no Origin.
+ */
+export function installOriginGuard(app: FastifyInstance, corsOrigins: readonly string[]): void {
+  const allowed = new Set(corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
+  app.addHook('onRequest', async (req) => {
+    if (SAFE_METHODS.has(req.method)) return;
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      if (req.headers['sec-fetch-site'] === 'cross-site') throw refused('a cross-site page');
+      return;
+    }
+    const normalized = origin.replace(/\/$/, '').toLowerCase();
+    if (allowed.has(normalized)) return;
+    let sameOrigin = false;
+    try {
+      sameOrigin = normalized !== 'null' && req.headers.host !== undefined && hostOf(new URL(normalized).host) === hostOf(req.headers.host)
+        && new URL(normalized).port === portOf(req.headers.host);
+    } catch { /* a malformed Origin is not same-origin */ }
+    if (!sameOrigin) throw refused(`origin ${origin}`);
+  });
+}
+
+const portOf = (host: string) => {
+  const m = /:(\d+)$/.exec(host.trim());
+  return m ? (m[1] === '80' ? '' : m[1]!) : '';
+};
+
+const refused = (who: string) =>
+  new CorralError('FORBIDDEN', `Cross-origin request from ${who} refused: state-changing requests must come from this gateway's own pages or an origin in CORRAL_CORS_ORIGINS.`);
