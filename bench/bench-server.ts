@@ -11,24 +11,37 @@ import { inferBody, type BenchModel } from './models.js';
 /**
  * `overrides` go to loadConfig (the queue section passes redisUrl and queuePrefix). Models
  * come from local files only: nothing is downloaded, so the bench stays on loopback.
+ *
+ * `auth` is CORRAL_AUTH: 'off' (the default here, loopback only) wherever auth is not what
+ * is measured, so every section's plain requests are answered; the `auth` section starts
+ * one gateway with 'on' and sends keys (the admin key is `server.newAdminKey`).
  */
-export async function startBenchServer(home: string, corralEnv: Record<string, string>, overrides: Partial<CorralConfig> = {}): Promise<{ server: RunningServer; config: CorralConfig }> {
-  const config = loadConfig({ ...corralEnv, CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0' }, { port: 0, host: '127.0.0.1', ...overrides });
+export async function startBenchServer(
+  home: string, corralEnv: Record<string, string>, overrides: Partial<CorralConfig> = {}, auth: 'on' | 'off' = 'off',
+): Promise<{ server: RunningServer; config: CorralConfig }> {
+  const config = loadConfig(
+    { ...corralEnv, CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0', CORRAL_AUTH: auth },
+    { port: 0, host: '127.0.0.1', ...overrides },
+  );
   const server = await startServer(config);
   return { server, config };
 }
 
-export async function uploadModel(url: string, model: BenchModel): Promise<void> {
+/** `Authorization: Bearer <key>`, or nothing for a gateway with CORRAL_AUTH=off. */
+export const bearer = (key: string | undefined): Record<string, string> => (key ? { authorization: `Bearer ${key}` } : {});
+
+/** `headers`: credentials for a gateway with auth on (models:write, e.g. the admin key). */
+export async function uploadModel(url: string, model: BenchModel, headers: Record<string, string> = {}): Promise<void> {
   const form = new FormData();
   form.append('path', new Blob([readFileSync(model.path)]), `${model.name}.onnx`);
-  const res = await fetch(`${url}/api/v1/models/${encodeURIComponent(model.name)}`, { method: 'PUT', body: form });
+  const res = await fetch(`${url}/api/v1/models/${encodeURIComponent(model.name)}`, { method: 'PUT', body: form, headers });
   if (res.status !== 201 && res.status !== 200) throw new Error(`upload of ${model.name} answered ${res.status}: ${await res.text()}`);
 }
 
 export const inferUrl = (url: string, model: BenchModel) => `${url}/v2/models/${encodeURIComponent(model.name)}/infer`;
 
-async function inferOnce(url: string, model: BenchModel): Promise<void> {
-  const res = await fetch(inferUrl(url, model), { method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody(model) });
+async function inferOnce(url: string, model: BenchModel, headers: Record<string, string>): Promise<void> {
+  const res = await fetch(inferUrl(url, model), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: inferBody(model) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`warm-up inference on ${model.name} answered ${res.status}: ${text}`);
   const outputs = (JSON.parse(text) as { outputs: { name: string }[] }).outputs.map((o) => o.name);
@@ -37,13 +50,14 @@ async function inferOnce(url: string, model: BenchModel): Promise<void> {
 
 /**
  * Workers load models lazily, so concurrent requests are sent until every
- * worker reports the model loaded (workers report every 2 s).
+ * worker reports the model loaded (workers report every 2 s). `headers`: an
+ * infer credential when the gateway has auth on.
  */
-export async function warmUp(server: RunningServer, model: BenchModel, timeoutMs = 30_000): Promise<void> {
+export async function warmUp(server: RunningServer, model: BenchModel, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const workers = server.corral.dispatcher.workers().length;
   for (;;) {
-    await Promise.all(Array.from({ length: workers * 4 }, () => inferOnce(server.url, model)));
+    await Promise.all(Array.from({ length: workers * 4 }, () => inferOnce(server.url, model, headers)));
     const loaded = server.corral.dispatcher.workers().filter((w) => w.loadedModels.some((k) => k.startsWith(`${model.name}@`)));
     if (loaded.length === workers) return;
     if (Date.now() > deadline) throw new Error(`${model.name} loaded in ${loaded.length} of ${workers} workers after ${timeoutMs} ms`);

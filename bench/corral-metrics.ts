@@ -5,8 +5,9 @@
  */
 export type Scrape = Map<string, number>;
 
-export async function scrapeMetrics(baseUrl: string): Promise<Scrape> {
-  const res = await fetch(`${baseUrl}/metrics`);
+/** `headers`: a credential with the `metrics` scope when the gateway has auth on. */
+export async function scrapeMetrics(baseUrl: string, headers: Record<string, string> = {}): Promise<Scrape> {
+  const res = await fetch(`${baseUrl}/metrics`, { headers });
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
   const samples: Scrape = new Map();
   for (const line of (await res.text()).split('\n')) {

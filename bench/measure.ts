@@ -28,6 +28,8 @@ export interface MeasureOptions {
   pids: () => Record<string, number | undefined>;
   /** Waits until the server is idle again. */
   drain: () => Promise<void>;
+  /** Credentials for the bench's own calls to the gateway (GET /metrics) when it has auth on. */
+  gatewayHeaders?: Record<string, string>;
   /** Called at the start and end of the measured window (e.g. to read Redis counters). */
   window?: { start: () => Promise<void>; end: () => Promise<void> };
 }
@@ -43,7 +45,7 @@ export async function measure(o: MeasureOptions): Promise<HttpRun> {
   const load = await runLoad(o.spec, {
     onMeasuring: () => {
       cpuBefore = cpuSnapshot(o.pids());
-      metricsBefore = scrapeMetrics(o.gatewayUrl);
+      metricsBefore = scrapeMetrics(o.gatewayUrl, o.gatewayHeaders);
       metricsBefore.catch(() => undefined);
       if (o.window) windowStart = o.window.start();
       windowStart?.catch(() => undefined);
@@ -54,7 +56,7 @@ export async function measure(o: MeasureOptions): Promise<HttpRun> {
       windowEnd?.catch(() => undefined);
     },
   });
-  const metricsAfter = await scrapeMetrics(o.gatewayUrl);
+  const metricsAfter = await scrapeMetrics(o.gatewayUrl, o.gatewayHeaders);
   if (!cpuBefore || !cpuAfter || !metricsBefore) throw new Error('load client did not report its measured window');
   await windowStart;
   await windowEnd;

@@ -37,6 +37,19 @@ export interface BenchOptions {
   queueConcurrencies: number[];
   /** --concurrency of each `corral worker` in the queue section (BENCH_QUEUE_WORKER_CONCURRENCY, default 1). */
   queueWorkerConcurrency: number;
+  /** The auth section's load: concurrency, requests per measured run, unmeasured requests before each, on/off rounds. */
+  auth: {
+    /** BENCH_AUTH_CONCURRENCY, default 64. */
+    concurrency: number;
+    /** BENCH_AUTH_REQUESTS, default 20000 (4000 when quick). */
+    requests: number;
+    /** BENCH_AUTH_WARMUP_REQUESTS, default 2000 (500 when quick). */
+    warmupRequests: number;
+    /** BENCH_AUTH_ROUNDS: rounds of one auth-on and one auth-off run, default 7 (2 when quick). */
+    rounds: number;
+    /** BENCH_AUTH_MAX_SECONDS: a measured run stops after this (bounded in time too), default 60. */
+    maxSec: number;
+  };
 }
 
 /**
@@ -46,8 +59,9 @@ export interface BenchOptions {
  *   batching    the transformers service at c=64 with its default batching vs max_batch_size 1
  *   ocr         images per second through POST /ocr
  *   queue       the encoder through the in-process gateway vs Redis + two `corral worker`s
+ *   auth        iris through KServe v2 at c=64: a gateway with auth on (a scoped, rate-limited key) vs CORRAL_AUTH=off
  */
-export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'queue'] as const;
+export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'queue', 'auth'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Redis of the queue section; loopback only. */
@@ -109,5 +123,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     ocrImages: Math.floor(positive(env.BENCH_OCR_IMAGES, 'BENCH_OCR_IMAGES') ?? (quick ? 12 : 40)),
     queueConcurrencies: (list(env.BENCH_QUEUE_CONCURRENCY) ?? ['16', '64']).map((c) => Math.floor(positive(c, 'BENCH_QUEUE_CONCURRENCY')!)),
     queueWorkerConcurrency: Math.floor(positive(env.BENCH_QUEUE_WORKER_CONCURRENCY, 'BENCH_QUEUE_WORKER_CONCURRENCY') ?? 1),
+    auth: {
+      concurrency: Math.floor(positive(env.BENCH_AUTH_CONCURRENCY, 'BENCH_AUTH_CONCURRENCY') ?? 64),
+      requests: Math.floor(positive(env.BENCH_AUTH_REQUESTS, 'BENCH_AUTH_REQUESTS') ?? (quick ? 4000 : 20_000)),
+      warmupRequests: Math.floor(positive(env.BENCH_AUTH_WARMUP_REQUESTS, 'BENCH_AUTH_WARMUP_REQUESTS') ?? (quick ? 500 : 2000)),
+      rounds: Math.floor(positive(env.BENCH_AUTH_ROUNDS, 'BENCH_AUTH_ROUNDS') ?? (quick ? 2 : 7)),
+      maxSec: positive(env.BENCH_AUTH_MAX_SECONDS, 'BENCH_AUTH_MAX_SECONDS') ?? 60,
+    },
   };
 }

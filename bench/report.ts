@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HttpRun } from './measure.js';
-import { TARGET_RATIO, type BatchingSection, type BenchResults, type EmbeddingsSection, type OcrSection, type QueueSection, type ServiceDescription } from './results.js';
+import { TARGET_RATIO, type AuthSection, type BatchingSection, type BenchResults, type EmbeddingsSection, type OcrSection, type QueueSection, type ServiceDescription } from './results.js';
 
 const num = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
@@ -23,6 +23,7 @@ function allRuns(r: BenchResults): { otherPct: number | undefined }[] {
     ...(r.batching ? [r.batching.on.run.cpu, r.batching.off.run.cpu] : []),
     ...(r.ocr?.runs ?? []).map((x) => x.cpu),
     ...[...(r.queue?.inProcess ?? []), ...(r.queue?.redis ?? [])].map((x) => x.cpu),
+    ...(r.auth?.runs ?? []).map((x) => x.cpu),
   ];
 }
 
@@ -36,6 +37,7 @@ export function formatReport(r: BenchResults): string {
   if (r.batching) out.push('', ...batchingBlock(r.batching));
   if (r.ocr) out.push('', ...ocrBlock(r.ocr));
   if (r.queue) out.push('', ...queueBlock(r.queue));
+  if (r.auth) out.push('', ...authBlock(r.auth));
   out.push('');
   out.push('cpu% is of one core over the measured window; "other" is the rest of the machine (a busy neighbour disturbs the numbers).');
   const noisy = Math.max(0, ...allRuns(r).map((x) => x.otherPct ?? 0));
@@ -194,6 +196,46 @@ function queueBlock(q: QueueSection): string[] {
     ...q.ratios.map((x) => `  c=${x.concurrency}: Redis/in-process throughput x${num(x.throughputRatio, 2)}, p99 x${num(x.p99Ratio, 2)}`),
     `  ${q.redisKeysDeleted} Redis keys under ${q.prefix}: deleted`,
   ];
+}
+
+function authBlock(a: AuthSection): string[] {
+  const pct = (x: number) => `${num(x * 100, 1)}%`;
+  const out = [
+    `== auth: ${a.route} on ${a.model} (${a.describe}) at c=${a.concurrency}, a gateway with auth on vs one with CORRAL_AUTH=off`,
+    `  both: workers=${a.gateways.workers} threadsPerWorker=${a.gateways.threadsPerWorker} maxBatchSize=${a.gateways.maxBatchSize}; ${a.rounds} rounds, each one run per gateway (order alternating), ${a.requestsPerRun} requests per run after ${a.warmupRequestsPerRun} unmeasured, capped at ${a.maxSecPerRun} s`,
+    `  auth on: key '${a.key.name}' scopes ${a.key.scopes.join(',')}, models ${a.key.models.join(',')}, rate_limit ${a.key.rateLimit.requests_per_minute}/min burst ${a.key.rateLimit.burst} concurrency ${a.key.rateLimit.concurrency}`,
+    `  checked first: ${a.checks.map((c) => `${c.what} → ${c.got}`).join('; ')}`,
+    '',
+    table(
+      ['round', 'auth', 'requests', 'seconds', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'mean batch', 'gateway cpu%', 'gateway ELU', 'workers cpu%', 'client cpu%', 'other cpu%', 'gateway µs/req', 'server µs/req', 'key requests'],
+      a.runs.map((run) => [
+        String(run.round), run.auth, String(run.load.ok), num(run.load.durationSec, 2), num(run.load.reqPerSec), num(run.load.latencyMs.p50, 2), num(run.load.latencyMs.p99, 2),
+        String(run.load.errors), String(run.load.non2xx), num(run.batching.meanBatchRows, 2),
+        num(run.cpu.gatewayPct, 0), num(run.cpu.gatewayEventLoopUtilization, 2), workersCell(run), cpuCell(run.cpu.clientPct), cpuCell(run.cpu.otherPct),
+        num(run.gatewayCpuUsPerRequest, 0), num(run.serverCpuUsPerRequest, 0),
+        run.keyRequests ? Object.entries(run.keyRequests).map(([status, n]) => `${status}:${n}`).join(' ') || '0' : '-',
+      ]),
+    ),
+    'gateway µs/req: CPU of the gateway process per answered request (the auth hook runs there); key requests: corral_key_requests_total of the key by status over the run (warm-up included).',
+    '',
+    table(
+      ['auth', 'runs', 'median req/s', 'median p50 ms', 'median p99 ms', 'median gateway µs/req', 'median server µs/req'],
+      ([['on', a.on], ['off', a.off]] as const).map(([mode, s]) => [
+        mode, String(s.runs), num(s.reqPerSec), num(s.p50Ms, 2), num(s.p99Ms, 2), num(s.gatewayCpuUsPerRequest, 0), num(s.serverCpuUsPerRequest, 0),
+      ]),
+    ),
+    `target: auth on costs <= ${pct(a.maxCost)} of throughput at c=${a.concurrency}`,
+    `  median on ${num(a.on.reqPerSec)} req/s / median off ${num(a.off.reqPerSec)} req/s = ${num(a.ratio, 3)}: auth costs ${pct(a.cost)}  ${a.meetsTarget ? 'MEETS target' : 'BELOW target'}`,
+    `  per-round on/off ratios: median ${num(a.pairedRatio, 3)} (cost ${pct(1 - a.pairedRatio)}); gateway CPU per request +${num(a.on.gatewayCpuUsPerRequest - a.off.gatewayCpuUsPerRequest, 0)} µs with auth (${pct(a.on.gatewayCpuUsPerRequest / a.off.gatewayCpuUsPerRequest - 1)})`,
+  ];
+  for (const run of a.runs.filter((x) => x.profile)) {
+    const { file, hot, authCode } = run.profile!;
+    out.push('', `gateway profile auth ${run.auth} round ${run.round} (${file}), self time of busy samples:`);
+    for (const h of hot) out.push(`  ${num(h.selfPct).padStart(5)}%  ${h.name}  ${h.where}`);
+    out.push(`  under the auth code (the hook, src/auth): ${num(authCode.matchedPct)}% of ${num(authCode.busyMs, 0)} ms busy = ${num(authCode.usPerRequest.matched, 2)} of ${num(authCode.usPerRequest.busy, 1)} µs per request; GC ${num(authCode.gcPct)}% (not attributed)`);
+    for (const f of authCode.functions.slice(0, run.auth === 'on' ? 16 : 4)) out.push(`    ${num(f.inclusivePct).padStart(5)}%  ${num(f.usPerRequest, 2).padStart(6)} µs/req  ${f.name}  ${f.where}`);
+  }
+  return out;
 }
 
 export function writeResults(path: string, results: BenchResults): void {

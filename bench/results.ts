@@ -3,6 +3,7 @@ import type { BatchStats } from './corral-metrics.js';
 import type { CpuReport } from './cpu-usage.js';
 import type { HotFunction } from './gateway-profile.js';
 import type { LoadResult } from './load-types.js';
+import type { Attribution } from './profile-attribution.js';
 import type { HttpRun } from './measure.js';
 import type { Section } from './options.js';
 import type { RawBaseline } from './raw-baseline.js';
@@ -95,6 +96,70 @@ export interface QueueSection {
   redisKeysDeleted: number;
 }
 
+/** The auth section's target: auth on costs at most this share of the auth-off throughput. */
+export const AUTH_MAX_COST = 0.05;
+
+/** One measured run of the auth section. */
+export interface AuthRun extends HttpRun {
+  /** CORRAL_AUTH of the gateway it ran against. */
+  auth: 'on' | 'off';
+  /** 1-based; within a round the order alternates (on, off / off, on / ...). */
+  round: number;
+  /** Gateway CPU (this process) per answered request, µs: where the auth hook's cost shows. */
+  gatewayCpuUsPerRequest: number;
+  /** Gateway + worker CPU per answered request, µs. */
+  serverCpuUsPerRequest: number;
+  /**
+   * corral_key_requests_total of the scoped key around the run (warm-up and measured
+   * requests), per status; auth on only.
+   */
+  keyRequests?: Record<string, number>;
+  /**
+   * BENCH_PROFILE=1: the gateway process's functions by self time over the measured window,
+   * and the inclusive time under the auth code (AUTH_CODE: the hook and src/auth).
+   */
+  profile?: { file: string; hot: HotFunction[]; authCode: Attribution };
+}
+
+/** Medians over one mode's runs. */
+export interface AuthModeSummary {
+  runs: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  gatewayCpuUsPerRequest: number;
+  serverCpuUsPerRequest: number;
+}
+
+export interface AuthSection {
+  model: string;
+  describe: string;
+  route: string;
+  concurrency: number;
+  requestsPerRun: number;
+  warmupRequestsPerRun: number;
+  maxSecPerRun: number;
+  rounds: number;
+  /** Both gateways: same settings but CORRAL_AUTH, each with its own CORRAL_HOME. */
+  gateways: { workers: number; threadsPerWorker: number; maxBatchSize: number };
+  /** The key the auth-on runs send (as created with POST /api/keys). */
+  key: { name: string; scopes: string[]; models: string[]; rateLimit: { requests_per_minute: number; burst: number; concurrency: number } };
+  /** What was checked on the auth-on gateway before measuring (each expected status was answered). */
+  checks: { what: string; expected: number; got: number }[];
+  /** In the order they ran. */
+  runs: AuthRun[];
+  on: AuthModeSummary;
+  off: AuthModeSummary;
+  /** median on req/s / median off req/s. */
+  ratio: number;
+  /** 1 - ratio: the share of throughput auth costs (negative: on was faster). */
+  cost: number;
+  /** Median of the per-round on/off ratios (each pair ran back to back). */
+  pairedRatio: number;
+  maxCost: number;
+  meetsTarget: boolean;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
@@ -118,6 +183,7 @@ export interface BenchResults {
   batching?: BatchingSection;
   ocr?: OcrSection;
   queue?: QueueSection;
+  auth?: AuthSection;
   /** Why the run counts as a server failure (errors, non-2xx, worker restarts); empty when clean. */
   serverErrors: string[];
 }

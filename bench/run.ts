@@ -7,7 +7,9 @@
  *   batching    the transformers service at c=64, default batching vs max_batch_size 1
  *   ocr         images/s through POST /ocr (multipart), c=1 and 4, a fixed number of images
  *   queue       the encoder via the in-process gateway vs Redis + two `corral worker` processes, c=16/64
+ *   auth        iris via KServe v2 at c=64: a gateway with auth on (scoped, rate-limited key) vs CORRAL_AUTH=off, interleaved runs
  *
+ * Every gateway runs with CORRAL_AUTH=off (loopback) except the auth section's auth-on one.
  * Prints a table per section and writes bench/results/latest.json. Exits 0 when
  * every section ran (missing a target is a report, not a failure), 1 when the
  * server failed requests, 2 when a section (or the bench) could not run.
@@ -17,6 +19,8 @@
  *   BENCH_SECTIONS=embeddings,batching npm run bench
  *   BENCH_EMBED_SENTENCES=4 BENCH_OCR_IMAGES=40 BENCH_QUEUE_CONCURRENCY=16,64
  *   BENCH_MODELS=encoder BENCH_CONCURRENCY=16,64 CORRAL_MAX_QUEUE_DELAY_US=2000 npm run bench
+ *   BENCH_SECTIONS=auth npm run bench           only the auth cost (BENCH_AUTH_ROUNDS=7 BENCH_AUTH_REQUESTS=20000
+ *                                               BENCH_AUTH_WARMUP_REQUESTS=2000 BENCH_AUTH_CONCURRENCY=64 BENCH_AUTH_MAX_SECONDS=60)
  *   CORRAL_WORKERS / CORRAL_THREADS_PER_WORKER / CORRAL_MAX_BATCH_SIZE are passed to the server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +29,7 @@ import { join } from 'node:path';
 import { Cleanup } from './cleanup.js';
 import { createContext } from './context.js';
 import { batchingSection, embeddingsSection, TextServices } from './embeddings-bench.js';
+import { authSection } from './auth-bench.js';
 import { kserveSection, type KserveSection } from './kserve-bench.js';
 import { runProblems } from './measure.js';
 import { writeBenchModels } from './models.js';
@@ -64,13 +69,14 @@ async function main(): Promise<number> {
     const failedSections: BenchResults['failedSections'] = [];
     const textServices = new TextServices(ctx);
     let kserve: KserveSection | undefined;
-    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'queue'> = {};
+    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'queue' | 'auth'> = {};
     const runners: Record<Section, () => Promise<void>> = {
       kserve: async () => void (kserve = await kserveSection(ctx)),
       embeddings: async () => void (extra.embeddings = await embeddingsSection(ctx, textServices)),
       batching: async () => void (extra.batching = await batchingSection(ctx, textServices)),
       ocr: async () => void (extra.ocr = await ocrSection(ctx)),
       queue: async () => void (extra.queue = await queueSection(ctx)),
+      auth: async () => void (extra.auth = await authSection(ctx)),
     };
     for (const section of options.sections) {
       if (interrupted) break;
@@ -96,6 +102,7 @@ async function main(): Promise<number> {
       ...(extra.ocr?.runs ?? []).flatMap((r) => runProblems(`ocr c=${r.concurrency}`, r)),
       ...(extra.queue?.inProcess ?? []).flatMap((r) => runProblems(`queue in-process c=${r.concurrency}`, r)),
       ...(extra.queue?.redis ?? []).flatMap((r) => runProblems(`queue redis c=${r.concurrency}`, r)),
+      ...(extra.auth?.runs ?? []).flatMap((r) => runProblems(`auth ${r.auth} round ${r.round} c=${r.concurrency}`, r)),
     ];
     const results: BenchResults = {
       startedAt,

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../gateway/version.js';
 import { EXIT, ExitError } from './exit-error.js';
 import { registerHost } from './host-command.js';
+import { registerAuditCommand, registerKeyCommands } from './key-commands.js';
 import { registerProfileCommands } from './profile-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerStart } from './start-command.js';
@@ -11,6 +12,7 @@ const program = new Command('corral')
   .description('Corral: self-hosted machine-learning model serving')
   .version(VERSION)
   .option('--url <url>', 'gateway URL (default http://$CORRAL_HOST:$CORRAL_PORT, i.e. http://127.0.0.1:8000)')
+  .option('--api-key <key>', 'API key to send (default $CORRAL_API_KEY, else $CORRAL_HOME/admin.key when readable)')
   .option('--json', 'machine-readable output')
   .showHelpAfterError()
   // Commander's own usage errors exit through our handler, with exit code 2.
@@ -18,6 +20,8 @@ const program = new Command('corral')
 registerStart(program);
 registerServiceCommands(program);
 registerProfileCommands(program);
+registerKeyCommands(program);
+registerAuditCommand(program);
 registerHost(program);
 registerWorkerCommands(program);
 

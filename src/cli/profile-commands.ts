@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { api, gatewayUrl } from './api-client.js';
+import { api, gatewayOf } from './api-client.js';
 import { formatBytes, printTable } from './output.js';
 import { wholeNumber } from './parse-flags.js';
 
@@ -28,29 +28,28 @@ const body = (o: ProfileFlags) => ({
 });
 
 export function registerProfileCommands(program: Command): void {
-  const url = (cmd: Command) => gatewayUrl(cmd.optsWithGlobals().url as string | undefined);
   const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
   const profile = program.command('profile').description('manage profiles (where services run), stored in CORRAL_HOME/profiles.cfg');
 
   profile.command('ls').description('list profiles').action(async (_o: unknown, cmd: Command) => {
-    printTable(await api<Array<Record<string, unknown>>>(url(cmd), 'GET', '/api/profiles'), PROFILE_COLUMNS, json(cmd));
+    printTable(await api<Array<Record<string, unknown>>>(gatewayOf(cmd), 'GET', '/api/profiles'), PROFILE_COLUMNS, json(cmd));
   });
 
   withProfileFlags(profile.command('create').description('create a profile').argument('<name>')
     .requiredOption('--type <type>', 'local or slurm'))
     .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
-      const created = await api<Record<string, unknown>>(url(cmd), 'POST', '/api/profiles', { name, ...body(opts) });
+      const created = await api<Record<string, unknown>>(gatewayOf(cmd), 'POST', '/api/profiles', { name, ...body(opts) });
       console.log(json(cmd) ? JSON.stringify(created, null, 2) : `created profile ${name}`);
     });
 
   withProfileFlags(profile.command('update').description('change a profile').argument('<name>').option('--type <type>', 'local or slurm'))
     .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
-      const updated = await api<Record<string, unknown>>(url(cmd), 'PATCH', `/api/profiles/${encodeURIComponent(name)}`, body(opts));
+      const updated = await api<Record<string, unknown>>(gatewayOf(cmd), 'PATCH', `/api/profiles/${encodeURIComponent(name)}`, body(opts));
       console.log(json(cmd) ? JSON.stringify(updated, null, 2) : `updated profile ${name}`);
     });
 
   profile.command('delete').description('delete a profile').argument('<name>').action(async (name: string, _o: unknown, cmd: Command) => {
-    await api(url(cmd), 'DELETE', `/api/profiles/${encodeURIComponent(name)}`);
+    await api(gatewayOf(cmd), 'DELETE', `/api/profiles/${encodeURIComponent(name)}`);
     console.log(json(cmd) ? JSON.stringify({ deleted: name }) : `deleted profile ${name}`);
   });
 
@@ -60,7 +59,7 @@ export function registerProfileCommands(program: Command): void {
     .option('--refresh', 're-scan the profile\'s cache_dir and home_dir')
     .action(async (opts: { profile: string; refresh?: boolean }, cmd: Command) => {
       const query = `?profile=${encodeURIComponent(opts.profile)}${opts.refresh ? '&refresh=true' : ''}`;
-      const rows = await api<Array<Record<string, unknown> & { size_bytes: number }>>(url(cmd), 'GET', `/models${query}`);
+      const rows = await api<Array<Record<string, unknown> & { size_bytes: number }>>(gatewayOf(cmd), 'GET', `/models${query}`);
       printTable(json(cmd) ? rows : rows.map((r) => ({ ...r, size: formatBytes(r.size_bytes) })), ['model', 'revision', 'profile', 'source', 'size', 'path'], json(cmd));
     });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { api, gatewayUrl } from './api-client.js';
+import { api, gatewayOf } from './api-client.js';
 import { EXIT, ExitError } from './exit-error.js';
 import { printRecord, printTable } from './output.js';
 import { waitForState } from './wait-for-state.js';
@@ -38,7 +38,6 @@ const DEFAULT_ROUTE: Record<string, (text: string) => [string, unknown]> = {
 };
 
 export function registerServiceCommands(program: Command): void {
-  const url = (cmd: Command) => gatewayUrl(cmd.optsWithGlobals().url as string | undefined);
   const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
 
   program.command('run')
@@ -53,9 +52,9 @@ export function registerServiceCommands(program: Command): void {
     .option('--no-wait', 'print the id and return without waiting for RUNNING')
     .option('--timeout <seconds>', 'how long to wait for RUNNING', wholeNumber('--timeout', 1, 86400), 600)
     .action(async (task: string, opts: { model?: string; profile: string; name?: string; runtime?: string; revision?: string; replicas?: number; wait: boolean; timeout: number }, cmd: Command) => {
-      const base = url(cmd);
+      const gateway = gatewayOf(cmd);
       const name = opts.name ?? `${task}-${randomBytes(2).toString('hex')}`;
-      const created = await api<ServiceView>(base, 'POST', '/api/services', {
+      const created = await api<ServiceView>(gateway, 'POST', '/api/services', {
         name, task, model: opts.model, profile: opts.profile, runtime: opts.runtime, revision: opts.revision, replicas: opts.replicas,
       });
       if (created.warning) console.error(`warning: ${created.warning}`);
@@ -63,7 +62,7 @@ export function registerServiceCommands(program: Command): void {
         console.log(json(cmd) ? JSON.stringify(created, null, 2) : created.id);
         return;
       }
-      const final = await waitForState(base, created.id, ['RUNNING', 'FAILED', 'STOPPED', 'TIMEOUT'], opts.timeout * 1000, `starting ${name}`);
+      const final = await waitForState(gateway, created.id, ['RUNNING', 'FAILED', 'STOPPED', 'TIMEOUT'], opts.timeout * 1000, `starting ${name}`);
       console.log(json(cmd) ? JSON.stringify(final, null, 2) : created.id);
       if (final.status !== 'RUNNING') {
         throw new ExitError(`Service ${name} is ${final.status}${final.reason ? `: ${final.reason}` : ''}`, EXIT.FAILURE);
@@ -75,7 +74,7 @@ export function registerServiceCommands(program: Command): void {
     .option('--filter <filters>', `comma-separated key=value (${FILTER_KEYS.join(', ')})`)
     .action(async (opts: { filter?: string }, cmd: Command) => {
       const filter = parseFilter(opts.filter);
-      const services = (await api<ServiceView[]>(url(cmd), 'GET', '/api/services')).filter((s) => matches(s, filter));
+      const services = (await api<ServiceView[]>(gatewayOf(cmd), 'GET', '/api/services')).filter((s) => matches(s, filter));
       printTable(services.map((s) => ({ ...s, id: json(cmd) ? s.id : s.id.slice(0, 13) })), COLUMNS, json(cmd));
     });
 
@@ -83,7 +82,7 @@ export function registerServiceCommands(program: Command): void {
     .description('show one service')
     .argument('<id>', 'service id or name')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      printRecord(await api<Record<string, unknown>>(url(cmd), 'GET', `/api/services/${encodeURIComponent(id)}`), json(cmd));
+      printRecord(await api<Record<string, unknown>>(gatewayOf(cmd), 'GET', `/api/services/${encodeURIComponent(id)}`), json(cmd));
     });
 
   program.command('stop')
@@ -91,9 +90,9 @@ export function registerServiceCommands(program: Command): void {
     .argument('<id>', 'service id or name')
     .option('--timeout <seconds>', 'how long to wait for STOPPED', wholeNumber('--timeout', 1, 3600), 120)
     .action(async (id: string, opts: { timeout: number }, cmd: Command) => {
-      const base = url(cmd);
-      await api(base, 'POST', `/api/services/${encodeURIComponent(id)}/stop`);
-      const final = await waitForState(base, id, ['STOPPED', 'FAILED', 'TIMEOUT'], opts.timeout * 1000, `stopping ${id}`);
+      const gateway = gatewayOf(cmd);
+      await api(gateway, 'POST', `/api/services/${encodeURIComponent(id)}/stop`);
+      const final = await waitForState(gateway, id, ['STOPPED', 'FAILED', 'TIMEOUT'], opts.timeout * 1000, `stopping ${id}`);
       if (json(cmd)) console.log(JSON.stringify(final, null, 2));
       else console.log(`${final.name} ${final.status}`);
     });
@@ -102,7 +101,7 @@ export function registerServiceCommands(program: Command): void {
     .description('delete a service (stopping it first)')
     .argument('<id>', 'service id or name')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const out = await api<{ deleted: string; name: string }>(url(cmd), 'DELETE', `/api/services/${encodeURIComponent(id)}`);
+      const out = await api<{ deleted: string; name: string }>(gatewayOf(cmd), 'DELETE', `/api/services/${encodeURIComponent(id)}`);
       console.log(json(cmd) ? JSON.stringify(out) : `deleted ${out.name} (${out.deleted})`);
     });
 
@@ -113,7 +112,7 @@ export function registerServiceCommands(program: Command): void {
     .option('-d, --data <json>', 'JSON body')
     .option('--text <text>', 'a text; the route and body follow from the service\'s task')
     .action(async (id: string, route: string | undefined, opts: { data?: string; text?: string }, cmd: Command) => {
-      const base = url(cmd);
+      const gateway = gatewayOf(cmd);
       let body: unknown;
       if (opts.data !== undefined) {
         try {
@@ -123,12 +122,12 @@ export function registerServiceCommands(program: Command): void {
         }
       }
       if (!route) {
-        const service = await api<ServiceView>(base, 'GET', `/api/services/${encodeURIComponent(id)}`);
+        const service = await api<ServiceView>(gateway, 'GET', `/api/services/${encodeURIComponent(id)}`);
         const pick = DEFAULT_ROUTE[service.task];
         if (!pick || opts.text === undefined) throw new ExitError(`Name a route (and --data) for a ${service.task} service, or use --text with an embedding, keyterms or generation service.`, EXIT.USAGE);
         [route, body] = pick(opts.text);
       }
-      const out = await api<unknown>(base, 'POST', `/services/${encodeURIComponent(id)}/${route.replace(/^\//, '')}`, body ?? {});
+      const out = await api<unknown>(gateway, 'POST', `/services/${encodeURIComponent(id)}/${route.replace(/^\//, '')}`, body ?? {});
       console.log(JSON.stringify(out, null, json(cmd) ? 2 : undefined));
     });
 }

@@ -5,7 +5,7 @@ import { loadConfig } from '../config/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { RemoteWorker } from '../queue/index.js';
 import { WorkerPool } from '../workers/index.js';
-import { api, gatewayUrl } from './api-client.js';
+import { api, gatewayOf } from './api-client.js';
 import { EXIT, ExitError } from './exit-error.js';
 import { formatBytes, printTable } from './output.js';
 import { wholeNumber } from './parse-flags.js';
@@ -49,7 +49,7 @@ export function registerWorkerCommands(program: Command): void {
   program.command('workers')
     .description('list the workers the gateway can use (local processes, or remote workers in Redis mode)')
     .action(async (_o: unknown, cmd: Command) => {
-      const rows = await api<Array<Record<string, unknown> & { rssBytes: number; services?: string[] }>>(gatewayUrl(cmd.optsWithGlobals().url), 'GET', '/api/workers');
+      const rows = await api<Array<Record<string, unknown> & { rssBytes: number; services?: string[] }>>(gatewayOf(cmd), 'GET', '/api/workers');
       const json = Boolean(cmd.optsWithGlobals().json);
       printTable(json ? rows : rows.map((r) => ({ ...r, rss: formatBytes(r.rssBytes), services: r.services?.length ? r.services.join(',') : 'all' })),
         ['id', 'host', 'pid', 'state', 'services', 'concurrency', 'outstanding', 'rss', 'restarts'], json);

@@ -52,6 +52,11 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
 
   // MLBuffet documents predictions as GET with a JSON body; Fastify ignores GET bodies unless told.
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
+  // An empty body is no body, whatever Content-Type a client sets by habit (curl -H, Ollama's clients).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    (body === '' ? done(null, undefined) : json(req, body as string, done)));
   installRouteMetrics(app, corral.metrics);
   // Order matters: a wrong Host or a cross-site form is refused before any credential is looked at.
   installHostGuard(app, corral.config, () => corral.publicUrl);

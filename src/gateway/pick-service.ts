@@ -22,6 +22,8 @@ export function pickService(registry: ServiceRegistry, task: Task, name: string 
   const builtin = DEFAULT_FOR[task] && registry.find(DEFAULT_FOR[task]!);
   if (builtin && builtin.task === task && principal.canUse(builtin.name)) return builtin;
   const candidates = registry.list().filter((s) => s.task === task && s.status === 'RUNNING' && principal.canUse(s.name));
+  // A key limited to other models is told so, rather than that nothing runs.
+  if (candidates.length === 0 && builtin && builtin.task === task) principal.assertCanUse(builtin.name);
   if (candidates.length === 0) {
     throw new CorralError('SERVICE_NOT_FOUND', `No ${task} service is running; start one with POST /api/services {"task": "${task}", "model": "..."}${TASKS[task].runtimes.includes('transformers') ? ' (runtime transformers)' : ''}.`);
   }

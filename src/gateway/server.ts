@@ -20,8 +20,13 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i;
 /** Is this bind address reachable from this machine only? */
 export const isLoopbackAddress = (host: string) => LOOPBACK.test(host.trim());
 
-/** CORRAL_AUTH=off opens every route; that is allowed only where no other machine can connect. */
+/**
+ * CORRAL_AUTH=off opens every route; that is allowed only where no other machine can connect.
+ * A service host in a cluster job (hostCredential set) is exempt: it binds every
+ * interface, and its routes need the host credential whatever CORRAL_AUTH says.
+ */
 export function assertAuthModeAllowed(config: CorralConfig): void {
+  if (config.auth.hostCredential !== undefined) return;
   if (config.auth.mode === 'off' && !isLoopbackAddress(config.host)) {
     throw new Error(`CORRAL_AUTH=off is allowed only on a loopback address (127.0.0.1, ::1); refusing to serve every route without a key on ${config.host}. Remove CORRAL_AUTH=off, or bind 127.0.0.1.`);
   }

@@ -40,6 +40,16 @@ export class SlurmCommandError extends Error {
   }
 }
 
+/**
+ * Writes the batch script (standard input) to "$2" in directory "$1", readable
+ * by its owner only: it exports the job's launch token. umask 077 makes a new
+ * directory and file private from the start; an old script is removed rather
+ * than overwritten (it would keep its mode), noclobber refuses a file that
+ * reappears meanwhile, and chmod covers a default ACL that overrides the umask.
+ * The script travels on stdin, so the token is on no command line (ssh's included).
+ */
+const WRITE_SCRIPT = 'umask 077 && mkdir -p -- "$1" && rm -f -- "$2" && set -C && cat > "$2" && chmod 600 -- "$2"';
+
 const JOB_ID = /^\d+(?:_\d+)?(?:\+\d+)?$/;
 const INVALID_JOB = /invalid job id/i;
 const ALREADY_DONE = /already completing or completed|job\/step already|invalid job id/i;
@@ -105,7 +115,7 @@ export class SlurmLauncher implements Launcher {
   async launch(spec: LaunchSpec): Promise<LaunchResult> {
     const script = this.renderScript(spec);
     const paths = jobPaths(this.workDir, spec.serviceId);
-    const write = ['sh', '-c', 'mkdir -p -- "$1" && cat > "$2"', 'sh', this.workDir, paths.script];
+    const write = ['sh', '-c', WRITE_SCRIPT, 'sh', this.workDir, paths.script];
     const written = await this.runner.run(write, { input: script });
     if (written.code !== 0) throw new SlurmCommandError(`cannot write the batch script on ${this.runner.target}`, write, written);
 

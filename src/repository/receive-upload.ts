@@ -40,6 +40,21 @@ export async function receiveUpload(source: Readable, modelsDir: string): Promis
     return { path, sizeBytes, sha256: hash.digest('hex') };
   } catch (err) {
     await rm(path, { force: true });
-    throw err;
+    throw uploadFailure(err, source);
   }
+}
+
+/**
+ * Why the upload failed. A source that @fastify/multipart destroyed (malformed or
+ * cut-short body, client gone) before or while the pipeline read it surfaces as a
+ * bare ERR_STREAM_PREMATURE_CLOSE; the source's own error says what happened, and
+ * toCorralError maps that one.
+ */
+function uploadFailure(err: unknown, source: Readable): unknown {
+  if ((err as { code?: string } | null)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') return err;
+  if (source.errored) return source.errored;
+  if (source.destroyed && !source.readableEnded) {
+    return new CorralError('BAD_REQUEST', 'The upload ended before the model file was complete; send it again.', { cause: err });
+  }
+  return err;
 }

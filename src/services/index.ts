@@ -8,3 +8,5 @@ export { TASKS, canonicalTask, defaultRuntime, type Task } from './tasks.js';
 export { resolveTransformersModel, hubCacheDirs, snapshotOf } from './resolve-model.js';
 export { checkTaskRoute, defaultTaskRoute, taskRoutes } from './task-routes.js';
 export { isLocalModelPath } from './resolve-model.js';
+export { newServiceToken, tokenHashOf, hostCredentialOf, SERVICE_TOKEN_ENV } from './service-token.js';
+export { checkHostEndpoint } from './host-endpoint.js';

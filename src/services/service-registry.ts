@@ -7,6 +7,8 @@ import type { ServicesTable } from '../store/schema.js';
 import { serviceFromRow, type ServiceRecord, type ServiceState } from './service-record.js';
 import type { Task } from './tasks.js';
 
+const ENDED: ReadonlySet<ServiceState> = new Set(['STOPPED', 'FAILED', 'TIMEOUT']);
+
 export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>;
 
 /** Services that exist on every install: `/embed`, `/keyterms` and `/ocr` answer out of the box. */
@@ -72,11 +74,30 @@ export class ServiceRegistry {
     return record;
   }
 
+  /**
+   * Records a new state. A service that ended (STOPPED, FAILED, TIMEOUT) also
+   * loses its launch token: its job can no longer register or be invoked, and
+   * the next launch brings a fresh one.
+   */
   async setStatus(id: string, status: ServiceState, details: { reason?: string | null; jobId?: string | null; endpoint?: string | null } = {}): Promise<ServiceRecord> {
     const patch: Partial<ServicesTable> = { status, updated_at: new Date().toISOString() };
     if (details.reason !== undefined) patch.reason = details.reason;
     if (details.jobId !== undefined) patch.job_id = details.jobId;
     if (details.endpoint !== undefined) patch.endpoint = details.endpoint;
+    if (ENDED.has(status)) Object.assign(patch, { token_hash: null, host_credential: null });
+    return this.update(id, patch);
+  }
+
+  /**
+   * Stores what the gateway keeps of a job's launch token: its SHA-256 (to
+   * check register and invoke calls) and the credential it presents to the
+   * job's host. Null clears both. The token itself is never stored.
+   */
+  async setLaunchToken(id: string, token: { tokenHash: string; hostCredential: string } | null): Promise<ServiceRecord> {
+    return this.update(id, { token_hash: token?.tokenHash ?? null, host_credential: token?.hostCredential ?? null, updated_at: new Date().toISOString() });
+  }
+
+  private async update(id: string, patch: Partial<ServicesTable>): Promise<ServiceRecord> {
     const row = await this.db.updateTable('services').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
     if (!row) throw new CorralError('SERVICE_NOT_FOUND', `No service with id '${id}'.`);
     const record = serviceFromRow(row);

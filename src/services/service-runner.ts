@@ -5,11 +5,13 @@ import { CorralError } from '../errors/index.js';
 import type { InferenceService } from '../inference/index.js';
 import type { Launcher } from '../launchers/launcher.js';
 import type { Profile, ProfileStore } from '../profiles/index.js';
+import { checkHostEndpoint } from './host-endpoint.js';
 import { jobFor } from './job-command.js';
 import { invokeRemote } from './remote-invoke.js';
 import type { ServiceRecord } from './service-record.js';
 import type { ServiceRegistry } from './service-registry.js';
 import { serviceTarget } from './service-target.js';
+import { hostCredentialOf, newServiceToken, tokenHashOf } from './service-token.js';
 import type { Task } from './tasks.js';
 
 /** Makes the launcher for a non-local profile (Slurm today, cloud later). */
@@ -41,7 +43,7 @@ export class ServiceRunner {
     this.assertReady(service);
     if (service.profile !== 'local') {
       if (!service.endpoint) throw new CorralError('SERVICE_NOT_READY', `Service '${service.name}' has no endpoint yet.`);
-      return invokeRemote(service.endpoint, service.name, input, onChunk) as Promise<O>;
+      return invokeRemote({ endpoint: service.endpoint, name: service.name, hostCredential: service.hostCredential ?? null }, input, onChunk) as Promise<O>;
     }
     return this.deps.inference.submit(this.target(service), input, onChunk) as Promise<O>;
   }
@@ -54,15 +56,25 @@ export class ServiceRunner {
     throw new CorralError('SERVICE_NOT_READY', `Service '${service.name}' is ${service.status}${reason}.`, { headers: pending ? { 'retry-after': '2' } : {} });
   }
 
-  /** Brings a new service up; resolves with its state once that is settled or handed to the scheduler. */
+  /**
+   * Brings a new service up; resolves with its state once that is settled or handed to the scheduler.
+   * Each job launch gets a fresh token: the gateway stores only its hash (and the
+   * credential derived from it for calling the job's host); the plaintext goes
+   * into the job's environment and nowhere else.
+   */
   async start(service: ServiceRecord): Promise<ServiceRecord> {
     const { registry, logger } = this.deps;
     if (service.profile !== 'local') {
       const profile = this.deps.profiles.get(service.profile);
       try {
-        const { jobId } = await this.deps.launcherFor(profile).launch(jobFor(service, profile, this.deps.gatewayUrl(), this.deps.config.allowRemoteModels));
-        return await registry.setStatus(service.id, 'SUBMITTED', { jobId });
+        const token = newServiceToken();
+        await registry.setLaunchToken(service.id, { tokenHash: tokenHashOf(token), hostCredential: hostCredentialOf(token) });
+        const { jobId } = await this.deps.launcherFor(profile).launch(jobFor(service, profile, this.deps.gatewayUrl(), this.deps.config.allowRemoteModels, token));
+        // A host quick enough to have reported already (RUNNING, or FAILED with its reason) keeps that state.
+        const reported = registry.find(service.id)?.status;
+        return await registry.setStatus(service.id, reported === 'RUNNING' || reported === 'FAILED' ? reported : 'SUBMITTED', { jobId });
       } catch (err) {
+        // FAILED also clears the token: no job holds it.
         return registry.setStatus(service.id, 'FAILED', { reason: `Submitting the job failed: ${(err as Error).message}` });
       }
     }
@@ -100,7 +112,8 @@ export class ServiceRunner {
     if (['STOPPED', 'FAILED', 'TIMEOUT'].includes(service.status)) {
       throw new CorralError('BAD_REQUEST', `Service '${service.name}' is ${service.status}; a host cannot revive it.`);
     }
-    return this.deps.registry.setStatus(service.id, 'RUNNING', { endpoint: report.endpoint, reason: null });
+    const endpoint = checkHostEndpoint(report.endpoint);
+    return this.deps.registry.setStatus(service.id, 'RUNNING', { endpoint, reason: null });
   }
 
   /** Forgets a deleted service's loaded model. */

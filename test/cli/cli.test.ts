@@ -2,18 +2,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../helpers/run-cli.js';
+import { runCli as runCliAs, type CliResult } from '../helpers/run-cli.js';
 import { startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';
 import { parseFilter } from '../../src/cli/service-commands.js';
 import { writeTinyBert } from '../fixtures/transformers/index.js';
 
 let server: TestServer;
 let bert: string;
+/**
+ * The tour runs with auth on, as a user on the gateway's machine does: no key
+ * given, so the CLI sends the admin key from CORRAL_HOME/admin.key.
+ */
+const runCli = (url: string, args: string[]): Promise<CliResult> => runCliAs(url, args, { CORRAL_HOME: server.home, CORRAL_API_KEY: '' });
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer({}, { CORRAL_AUTH: 'on' });
+  assert.ok(server.adminKey);
   bert = join(server.home, 'tiny-bert');
   await writeTinyBert(bert, { task: 'feature-extraction' });
-  assert.equal((await uploadModel(server.url, 'iris.onnx', server.models.iris!)).status, 201);
+  assert.equal((await uploadModel(server.url, 'iris.onnx', server.models.iris!, server.adminKey)).status, 201);
 });
 after(async () => { await server.close(); });
 

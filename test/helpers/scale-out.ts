@@ -99,11 +99,13 @@ export interface ScaleOutServerOptions {
   prefix: string;
   /** Other config overrides (host, maxQueuedJobs, jobAttempts, ...). */
   overrides?: Partial<CorralConfig>;
+  /** Extra environment, e.g. { CORRAL_WEBHOOK_ALLOW_PRIVATE: '1' } for webhooks to a loopback receiver. */
+  env?: Record<string, string>;
 }
 
 /** A real gateway whose inference and jobs go through BullMQ on Redis. */
-export function startScaleOutServer({ redisUrl, prefix, overrides = {} }: ScaleOutServerOptions): Promise<TestServer> {
-  return startTestServer({ redisUrl, queuePrefix: prefix, lockDurationMs: 3000, jobAttempts: 3, ...overrides });
+export function startScaleOutServer({ redisUrl, prefix, overrides = {}, env = {} }: ScaleOutServerOptions): Promise<TestServer> {
+  return startTestServer({ redisUrl, queuePrefix: prefix, lockDurationMs: 3000, jobAttempts: 3, ...overrides }, env);
 }
 
 // ---------------------------------------------------------------- worker processes

@@ -37,22 +37,25 @@ export async function startTestServer(overrides: Partial<CorralConfig> = {}, env
   };
 }
 
-/** Uploads a model file through the MLBuffet API (multipart field `path`), returning the response. */
-export async function uploadModel(url: string, name: string, path: string): Promise<Response> {
+/** `Authorization: Bearer <key>` when a key is given (auth on), else nothing. */
+const bearer = (key?: string): Record<string, string> => (key === undefined ? {} : { authorization: `Bearer ${key}` });
+
+/** Uploads a model file through the MLBuffet API (multipart field `path`), returning the response; `key` is the API key to send. */
+export async function uploadModel(url: string, name: string, path: string, key?: string): Promise<Response> {
   const form = new FormData();
   form.append('path', new Blob([readFileSync(path)]), 'model.onnx');
-  return fetch(`${url}/api/v1/models/${encodeURIComponent(name)}`, { method: 'PUT', body: form });
+  return fetch(`${url}/api/v1/models/${encodeURIComponent(name)}`, { method: 'PUT', body: form, headers: bearer(key) });
 }
 
-export async function postJson(url: string, body: unknown, method = 'POST'): Promise<Response> {
-  return fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function postJson(url: string, body: unknown, method = 'POST', key?: string): Promise<Response> {
+  return fetch(url, { method, headers: { 'content-type': 'application/json', ...bearer(key) }, body: JSON.stringify(body) });
 }
 
 /** GET with a JSON body, as MLBuffet's docs send it (fetch refuses GET bodies, node:http does not). */
-export function getWithJsonBody(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+export function getWithJsonBody(url: string, body: unknown, key?: string): Promise<{ status: number; json: unknown }> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+    const req = request(url, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': payload.length, ...bearer(key) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));

@@ -4,10 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launcherFactory, runnerFor } from '../../src/launchers/launcher-for-profile.js';
 import type { Profile } from '../../src/profiles/index.js';
+import { newServiceToken } from '../../src/services/service-token.js';
 import { writeHfCacheSnapshot, writeTinyBert } from '../fixtures/transformers/index.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 import { postJson, startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -59,6 +62,36 @@ test('a Slurm job is submitted, seen running and cancelled over SSH', async () =
     report = await launcher.status(jobId);
   }
   assert.equal(report.state, 'STOPPED');
+});
+
+test('over SSH, a batch script carrying a token is written 0600 (replacing an old readable one); the token reaches the job on no command line', async () => {
+  const launcher = launcherFactory()(profile);
+  const token = newServiceToken();
+  const dir = join(profile.homeDir!, 'corral-jobs');
+  const script = join(dir, 'ssh-token.sbatch');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(script, 'an old script\n', { mode: 0o644 });
+  chmodSync(script, 0o644);
+  // The job proves it got the token by logging its SHA-256, then stays up to be looked at.
+  const { jobId } = await launcher.launch({
+    serviceId: 'ssh-token', serviceName: 'ssh-token', env: { CORRAL_SERVICE_TOKEN: token },
+    command: ['sh', '-c', 'printf %s "$CORRAL_SERVICE_TOKEN" | sha256sum; sleep 120'],
+  });
+  assert.equal(statSync(script).mode & 0o777, 0o600);
+  assert.match(readFileSync(script, 'utf8'), new RegExp(`^export CORRAL_SERVICE_TOKEN=${token}$`, 'm'));
+  const log = join(dir, 'ssh-token.log');
+  const digest = createHash('sha256').update(token).digest('hex');
+  const deadline = Date.now() + 60_000;
+  let logged = '';
+  while (!logged.includes(digest) && Date.now() < deadline) {
+    assert.equal(execFileSync('ps', ['-e', '-ww', '-o', 'args']).toString().includes(token), false, 'the token is on a command line');
+    await new Promise((r) => setTimeout(r, 250));
+    try { logged = readFileSync(log, 'utf8'); } catch { /* not yet written */ }
+  }
+  assert.equal(logged.includes(digest), true, `the job saw the token: ${logged}`);
+  assert.equal(logged.includes(token), false, 'the log does not print it');
+  assert.equal(execFileSync('ps', ['-e', '-ww', '-o', 'args']).toString().includes(token), false, 'the token is on a command line');
+  await launcher.stop(jobId);
 });
 
 test('the model registry scans a remote cache_dir over SSH', async () => {

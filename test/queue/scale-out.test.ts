@@ -96,7 +96,8 @@ async function computeReferences(): Promise<void> {
 before(async () => {
   redis = new Redis(REDIS_URL);
   await computeReferences();
-  server = await startScaleOutServer({ redisUrl: REDIS_URL, prefix, overrides: { jobConcurrency: 16 } });
+  // The webhook receivers in (d) and (e) listen on 127.0.0.1, which webhooks may reach only when allowed.
+  server = await startScaleOutServer({ redisUrl: REDIS_URL, prefix, overrides: { jobConcurrency: 16 }, env: { CORRAL_WEBHOOK_ALLOW_PRIVATE: '1' } });
   assert.equal((await uploadModel(server.url, 'iris.onnx', server.models.iris!)).status, 201);
   const encPath = join(server.home, 'encoder-long.onnx');
   writeFileSync(encPath, buildEncoderModel(ENCODER));

@@ -23,8 +23,11 @@ export class FailedAuthLimiter {
     throw new CorralError('RATE_LIMITED', `Too many failed authentications from ${ip}; retry in ${seconds} s.`, { headers: { 'retry-after': String(seconds) } });
   }
 
+  /** Records a failure; the one past the limit is answered 429 itself (thrown here). */
   async failed(ip: string): Promise<void> {
     const waitMs = await this.store.take(`authfail:${ip}`, this.perMinute, this.perMinute);
-    if (waitMs > 0) this.blockedUntil.set(ip, Date.now() + waitMs);
+    if (waitMs <= 0) return;
+    this.blockedUntil.set(ip, Date.now() + waitMs);
+    this.assertAllowed(ip);
   }
 }

@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkTaskRoute } from '../../services/index.js';
 import { CorralError } from '../../errors/index.js';
-import { BullMqJobQueue, deliverWebhook, executeJob, InProcessJobQueue, isFinished, type JobQueue, type JobSpec, type JobView } from '../../jobs/index.js';
+import { BullMqJobQueue, checkWebhookTarget, executeJob, InProcessJobQueue, isFinished, type JobQueue, type JobSpec, type JobView, webhookSender } from '../../jobs/index.js';
 import type { Corral } from '../corral.js';
 import { openEventStream } from '../sse.js';
 
@@ -20,17 +20,19 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) 
 /**
  * Async jobs: POST /api/jobs answers at once with an id; the job runs through
  * the service's task route; GET polls, /events streams, DELETE cancels, and an
- * optional webhook is POSTed when it finishes. In Redis mode jobs live in
+ * optional webhook is POSTed (signed; private addresses refused, see
+ * docs/webhooks.md) when it finishes. In Redis mode jobs live in
  * BullMQ and survive a gateway restart.
  */
 export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => FastifyInstance }> = async (app, { corral, root }) => {
   const { config, logger, metrics, services } = corral;
   // A job runs as the key that submitted it, as that key is when the job runs.
   const execute = (spec: JobSpec) => executeJob(root(), services, spec, () => corral.internalCalls.headersFor(corral.auth.principalById(spec.owner ?? 'anonymous')));
+  const sendWebhook = webhookSender({ logger, home: config.home, secret: config.auth.webhookSecret, allowPrivate: config.auth.webhookAllowPrivate });
   const onFinished = (job: JobView, spec: JobSpec) => {
     metrics.jobs.inc({ service: job.service, state: job.state });
     if (job.started_at) metrics.jobWait.observe({ service: job.service }, (Date.parse(job.started_at) - Date.parse(job.created_at)) / 1000);
-    if (spec.webhook) void deliverWebhook(spec.webhook, job, logger);
+    if (spec.webhook) void sendWebhook(spec.webhook, publicView(job));
   };
   const jobs: JobQueue = config.redisUrl
     ? new BullMqJobQueue({
@@ -53,6 +55,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => 
     const service = services.get(req.body.service); // 404 now rather than a failed job later
     req.principal.assertCanUse(service.name);
     if (req.body.route !== undefined) checkTaskRoute(service, decodeURIComponent(req.body.route));
+    // 400 now if the webhook could never be delivered; delivery checks its address again.
+    if (req.body.webhook !== undefined) await checkWebhookTarget(req.body.webhook, { allowPrivate: config.auth.webhookAllowPrivate });
     const job = await jobs.add({ ...req.body, owner: req.principal.id });
     reply.code(202).header('location', `/api/jobs/${job.id}`);
     return publicView(job);

@@ -46,8 +46,8 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     } catch (err) {
       const error = toCorralError(err);
       if (error.status === 401) {
-        await failedAuth.failed(req.ip);
         audit.authFailure(req.ip, error.code);
+        await failedAuth.failed(req.ip); // the failure past the per-address limit is a 429 instead
         metrics.keyRequests.inc({ key: '', status: '401' });
         throw new CorralError(error.code, error.message, { headers: CHALLENGE });
       }
