@@ -217,6 +217,7 @@ export async function authSection(ctx: BenchContext): Promise<AuthSection> {
     ratio,
     cost: 1 - ratio,
     pairedRatio,
+    gatewayCpuRatio: offSummary.gatewayCpuUsPerRequest / onSummary.gatewayCpuUsPerRequest,
     maxCost: AUTH_MAX_COST,
     meetsTarget: 1 - ratio <= AUTH_MAX_COST,
   };

@@ -156,6 +156,11 @@ export interface AuthSection {
   cost: number;
   /** Median of the per-round on/off ratios (each pair ran back to back). */
   pairedRatio: number;
+  /**
+   * Median gateway CPU per request, off / on: the throughput ratio to expect while the
+   * gateway's event loop is the bottleneck; far less sensitive to a busy neighbour than req/s.
+   */
+  gatewayCpuRatio: number;
   maxCost: number;
   meetsTarget: boolean;
 }
