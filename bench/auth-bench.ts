@@ -21,6 +21,7 @@ import { workerPids } from './kserve-bench.js';
 import { describeRun, measure } from './measure.js';
 import { attribute } from './profile-attribution.js';
 import { inferBody, type BenchModel } from './models.js';
+import { runLoad } from './serve-load.js';
 import { AUTH_MAX_COST, type AuthModeSummary, type AuthRun, type AuthSection } from './results.js';
 
 type Mode = 'on' | 'off';
@@ -180,6 +181,15 @@ export async function authSection(ctx: BenchContext): Promise<AuthSection> {
   log(`auth-on gateway checks: ${checks.map((c) => `${c.what} → ${c.got}`).join('; ')}`);
   for (const g of [on, off]) {
     await warmUp(g.server, model, 30_000, g.loadHeaders);
+    await drain(g.server, [model]);
+  }
+  // Before the first measured run, the code of both paths (the auth hook's included) is hot:
+  // otherwise round 1's first run pays for the JIT warm-up of its path alone.
+  for (const g of [on, off]) {
+    await runLoad({
+      url: inferUrl(g.server.url, model), body: inferBody(model), headers: { 'content-type': 'application/json', ...g.loadHeaders },
+      connections: a.concurrency, durationSec: options.durationSec, warmupSec: 0, amount: a.warmupRequests * 4, maxSec: a.maxSec,
+    });
     await drain(g.server, [model]);
   }
   log(`${model.name} loaded in every worker of both gateways; ${a.rounds} rounds of ${a.requests} requests per run (after ${a.warmupRequests} unmeasured) at c=${a.concurrency}, each run capped at ${a.maxSec} s`);

@@ -228,7 +228,7 @@ function authBlock(a: AuthSection): string[] {
     `  median on ${num(a.on.reqPerSec)} req/s / median off ${num(a.off.reqPerSec)} req/s = ${num(a.ratio, 3)}: auth costs ${pct(a.cost)}  ${a.meetsTarget ? 'MEETS target' : 'BELOW target'}`,
     `  per-round on/off ratios: median ${num(a.pairedRatio, 3)} (cost ${pct(1 - a.pairedRatio)})`,
     `  gateway CPU per request: ${num(a.on.gatewayCpuUsPerRequest, 0)} µs on vs ${num(a.off.gatewayCpuUsPerRequest, 0)} µs off (+${num(a.on.gatewayCpuUsPerRequest - a.off.gatewayCpuUsPerRequest, 0)} µs); `
-      + `while the gateway's event loop is the bottleneck that is a ratio of ${num(a.gatewayCpuRatio, 3)} (cost ${pct(1 - a.gatewayCpuRatio)}), a cross-check that a busy neighbour hardly moves`,
+      + `while the gateway's event loop is the bottleneck that is a ratio of ${num(a.gatewayCpuRatio, 3)} (cost ${pct(1 - a.gatewayCpuRatio)}), a cross-check that a busy neighbour moves less than req/s`,
   ];
   for (const run of a.runs.filter((x) => x.profile)) {
     const { file, hot, authCode } = run.profile!;

@@ -158,7 +158,7 @@ export interface AuthSection {
   pairedRatio: number;
   /**
    * Median gateway CPU per request, off / on: the throughput ratio to expect while the
-   * gateway's event loop is the bottleneck; far less sensitive to a busy neighbour than req/s.
+   * gateway's event loop is the bottleneck; less sensitive to a busy neighbour than req/s.
    */
   gatewayCpuRatio: number;
   maxCost: number;

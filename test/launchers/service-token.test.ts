@@ -217,13 +217,14 @@ describe('a service on a Slurm profile, launched with its token', () => {
     assert.equal(after.endpoint, running.endpoint);
   });
 
-  test('the host answers health to anyone and every other route only to the host credential (401 without it, or with the token)', async () => {
+  test('the host answers health to anyone and every other route, / and /help included, only to the host credential (401 without it, or with the token)', async () => {
     const host = running.endpoint!;
     for (const path of ['/v2/health/live', '/v2/health/ready']) {
       assert.equal((await fetch(`${host}${path}`)).status, 200, path);
     }
-    // The host is the same gateway code: its routes are this gateway's.
-    const guarded = server.app.routeTable.filter((r) => r.auth !== 'public');
+    // The host is the same gateway code: its routes are this gateway's; only health is open ('/' and '/help' too are guarded).
+    const guarded = server.app.routeTable.filter((r) => !r.url.startsWith('/v2/health/'));
+    assert.ok(guarded.some((r) => r.url === '/help'));
     assert.ok(guarded.length > 50, `${guarded.length} routes`);
     for (const route of guarded) {
       const url = `${host}${route.url.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x')}`;

@@ -27,15 +27,18 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
   app.addHook('onRequest', async (req, reply) => {
     const decision = req.routeOptions.config?.auth;
     req.principal = anonymous;
-    if (decision === undefined || decision === 'public') return;
+    if (decision === undefined) return;
+    // A service host in a cluster job answers only health checks to anyone.
+    if (decision === 'public' && (config.auth.hostCredential === undefined || req.url.startsWith('/v2/health/'))) return;
 
+    if (config.auth.hostCredential !== undefined) return checkHostCredential(req, config.auth.hostCredential);
+    if (decision === 'public') return;
     const internal = internalCalls.take(req);
     if (internal) {
       req.principal = internal;
       if (decision !== 'service-token') assertScope(internal, decision);
       return;
     }
-    if (config.auth.hostCredential !== undefined) return checkHostCredential(req, config.auth.hostCredential);
     if (decision === 'service-token') return checkServiceToken(req, corral);
     if (config.auth.mode === 'off') return;
 
@@ -48,30 +51,22 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
       if (error.status === 401) {
         audit.authFailure(req.ip, error.code);
         await failedAuth.failed(req.ip); // the failure past the per-address limit is a 429 instead
-        metrics.keyRequests.inc({ key: '', status: '401' });
         throw new CorralError(error.code, error.message, { headers: CHALLENGE });
       }
       throw error;
     }
     req.principal = principal;
-    try {
-      assertScope(principal, decision);
-      const release = await admit(quotas, principal);
-      if (release) reply.raw.once('close', release);
-    } catch (err) {
-      const error = toCorralError(err);
-      metrics.keyRequests.inc({ key: principal.name, status: String(error.status) });
-      throw error;
-    }
+    assertScope(principal, decision);
+    const release = await admit(quotas, principal);
+    if (release) reply.raw.once('close', release);
   });
 
-  // Requests per key name, with their status (401s without a known key are counted above).
+  // Requests per key name and status; requests without a (valid) key count under key="".
   app.addHook('onResponse', async (req, reply) => {
-    if (req.principal === anonymous && config.auth.mode === 'off') return;
+    if (config.auth.mode === 'off' || config.auth.hostCredential !== undefined) return;
     const decision = req.routeOptions.config?.auth;
     if (decision === undefined || decision === 'public' || decision === 'service-token') return;
-    if (reply.statusCode === 401 || (reply.statusCode === 429 || reply.statusCode === 403) && req.principal.isAnonymous) return;
-    metrics.keyRequests.inc({ key: req.principal.name, status: String(reply.statusCode) });
+    metrics.keyRequests.inc({ key: req.principal.isAnonymous ? '' : req.principal.name, status: String(reply.statusCode) });
   });
 }
 
