@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { CorralError } from '../errors/index.js';
 import type { Db } from '../store/index.js';
 import type { ApiKeysTable } from '../store/schema.js';
 import { keyFromRow, type ApiKey } from './api-key.js';
-import { lookupHint, newKeySecret, sameDigest, scryptHash, scryptMatches, sha256Hex } from './key-secret.js';
-import type { RateLimit } from './principal.js';
+import { lookupHint, newKeySecret, scryptHash, scryptMatches, sha256Hex } from './key-secret.js';
+import { Principal, type RateLimit } from './principal.js';
 import type { Scope } from './scopes.js';
 
 export interface NewKey {
@@ -28,9 +28,15 @@ export interface KeyChangeBus {
 
 interface Cached {
   key: ApiKey;
+  /** Built once per key version: requests reuse it (scopes and compiled model globs). */
+  principal: Principal;
   kind: ApiKeysTable['hash_kind'];
   hash: string;
   hint: string;
+  /** expires_at in ms since the epoch; Infinity when it never expires. */
+  expiresMs: number;
+  /** The SHA-256 of a generated key's secret, as bytes for a constant-time comparison. */
+  digest?: Buffer;
 }
 
 /**
@@ -120,16 +126,35 @@ export class KeyStore {
     return this.write(id, { revoked_at: now, updated_at: now });
   }
 
-  /** The key a presented secret belongs to, or 401 saying why it is not accepted. */
-  async authenticate(secret: string): Promise<ApiKey> {
+  /**
+   * The principal of a secret this gateway already knows, without touching the
+   * database (the path nearly every request takes); undefined when it must be
+   * looked up. Throws 401 for a revoked or expired key.
+   */
+  knownPrincipal(secret: string): Principal | undefined {
+    const sha = sha256Hex(secret);
+    const id = this.bySha.get(sha);
+    if (id === undefined) return undefined;
+    const cached = this.byId.get(id)!;
+    // Imported keys are remembered by SHA-256 once scrypt has verified them; generated ones compare in constant time.
+    if (cached.digest && !timingSafeEqual(Buffer.from(sha, 'hex'), cached.digest)) return undefined;
+    return usable(cached);
+  }
+
+  /** The principal a presented secret stands for, or 401 saying why it is not accepted. */
+  async authenticate(secret: string): Promise<Principal> {
+    const known = this.knownPrincipal(secret);
+    if (known) return known;
     const cached = await this.lookup(secret);
     if (!cached) throw new CorralError('INVALID_API_KEY', 'The API key is not valid.');
-    const { key } = cached;
-    if (key.revokedAt) throw new CorralError('API_KEY_REVOKED', `API key '${key.name}' was revoked at ${key.revokedAt}.`);
-    if (key.expiresAt && key.expiresAt <= new Date().toISOString()) {
-      throw new CorralError('API_KEY_EXPIRED', `API key '${key.name}' expired at ${key.expiresAt}; ask an admin for a new one.`);
-    }
-    return key;
+    return usable(cached);
+  }
+
+  /** A key's principal by id, as it is now (for jobs that run later); 401 if it is gone, revoked or expired. */
+  principalById(id: string): Principal {
+    const cached = this.byId.get(id);
+    if (!cached) throw new CorralError('INVALID_API_KEY', 'The API key that submitted this job no longer exists.');
+    return usable(cached);
   }
 
   /** Re-reads one key after another gateway changed it. */
@@ -151,20 +176,19 @@ export class KeyStore {
 
   private remember(row: ApiKeysTable): ApiKey {
     const key = keyFromRow(row);
-    this.byId.set(row.id, { key, kind: row.hash_kind, hash: row.secret_hash, hint: row.lookup_hint });
+    this.byId.set(row.id, {
+      key, kind: row.hash_kind, hash: row.secret_hash, hint: row.lookup_hint,
+      principal: new Principal(key.id, key.name, key.scopes, key.models, key.rateLimit),
+      expiresMs: key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
+      ...(row.hash_kind === 'sha256' ? { digest: Buffer.from(row.secret_hash, 'hex') } : {}),
+    });
     if (row.hash_kind === 'sha256') this.bySha.set(row.secret_hash, row.id);
     return key;
   }
 
+  /** A secret not in memory: another gateway may have created it since this one started. */
   private async lookup(secret: string): Promise<Cached | undefined> {
     const sha = sha256Hex(secret);
-    const known = this.bySha.get(sha);
-    if (known) {
-      const cached = this.byId.get(known)!;
-      // An imported key verified once is remembered by its SHA-256; generated keys compare in constant time.
-      if (cached.kind === 'scrypt' || sameDigest(cached.hash, sha)) return cached;
-    }
-    // Not in memory: another gateway may have created it since this one started.
     const rows = await this.db.selectFrom('api_keys').selectAll()
       .where((eb) => eb.or([eb('secret_hash', '=', sha), eb.and([eb('hash_kind', '=', 'scrypt'), eb('lookup_hint', '=', sha.slice(0, 4))])]))
       .execute();
@@ -181,4 +205,10 @@ export class KeyStore {
     }
     return undefined;
   }
+}
+
+function usable({ key, principal, expiresMs }: Cached): Principal {
+  if (key.revokedAt) throw new CorralError('API_KEY_REVOKED', `API key '${key.name}' was revoked at ${key.revokedAt}.`);
+  if (expiresMs <= Date.now()) throw new CorralError('API_KEY_EXPIRED', `API key '${key.name}' expired at ${key.expiresAt}; ask an admin for a new one.`);
+  return principal;
 }

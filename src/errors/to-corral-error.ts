@@ -44,7 +44,11 @@ export function toCorralError(err: unknown): CorralError {
   if (err instanceof CorralError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as FastifyLikeError;
   const message = e.message ?? String(err);
-  if (e.validation) return new CorralError('BAD_REQUEST', `Invalid request: ${message}`, { cause: err });
+  if (e.validation) {
+    // An empty body (or an array, or a string) where the route takes an object: say what to send.
+    if (message === 'body must be object') return new CorralError('BAD_REQUEST', 'The body must be a JSON object; this one is empty or not an object.', { cause: err });
+    return new CorralError('BAD_REQUEST', `Invalid request: ${message}`, { cause: err });
+  }
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

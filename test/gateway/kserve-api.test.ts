@@ -360,7 +360,7 @@ describe('POST /v2/models/<name>/infer', () => {
     const res = await fetch(url('/v2/models/iris/infer'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [{"name": "float_input",' });
     await assertError(res, 400, /not valid JSON/);
     const empty = await fetch(url('/v2/models/iris/infer'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
-    await assertError(empty, 400, /JSON/);
+    await assertError(empty, 400, /must be a JSON object; this one is empty/);
   });
 
   test('inference on an unknown model or version is 404 {error}', async () => {

@@ -499,7 +499,8 @@ describe('/services/<name>/... proxy routes', () => {
     assert.equal(out.data[0]!.embedding.length, TINY_BERT_HIDDEN);
     const wrongTask = await post('/services/gpt2/embed', { sentences: ['x'] });
     assert.equal(wrongTask.status, 400);
-    assert.match(errorOf(wrongTask.json), /does text-generation, not feature-extraction/);
+    // Only the service's own task routes are forwarded.
+    assert.match(errorOf(wrongTask.json), /Route 'embed' is not a route of service 'gpt2' \(text-generation\); use one of: generate, generate_stream/);
     assert.equal((await post('/services/no-such-service/embed', { sentences: ['x'] })).status, 404);
   });
 });

@@ -1,31 +1,37 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CorralError } from '../../errors/index.js';
 import type { Principal } from '../principal.js';
 import type { QuotaStore } from './quota-store.js';
+
+// Lease ids only need to be unique across gateways sharing Redis: a random prefix per process and a counter.
+const PROCESS = randomBytes(6).toString('base64url');
+let leases = 0;
 
 /**
  * A key's quota, checked when a request is admitted: one token of its
  * requests-per-minute bucket (spent whether the request then succeeds or
  * fails), then a concurrency slot held until the response ends or the client
  * goes away. Returns the release function, or throws 429 with Retry-After.
+ * Awaits only a store that answers later (Redis).
  */
 export async function admit(store: QuotaStore, principal: Principal): Promise<(() => void) | undefined> {
-  const limit = principal.rateLimit;
-  if (!limit) return undefined;
-  const waitMs = await store.take(principal.id, limit.requestsPerMinute, limit.burst);
+  const limit = principal.rateLimit!;
+  const taken = store.take(principal.id, limit.requestsPerMinute, limit.burst);
+  const waitMs = typeof taken === 'number' ? taken : await taken;
   if (waitMs > 0) {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     throw new CorralError('RATE_LIMITED', `API key '${principal.name}' is limited to ${limit.requestsPerMinute} requests per minute (burst ${limit.burst}); retry in ${seconds} s.`, { headers: { 'retry-after': String(seconds) } });
   }
   if (limit.concurrency === undefined) return undefined;
-  const lease = randomUUID();
-  if (!(await store.acquire(principal.id, lease, limit.concurrency))) {
+  const lease = `${PROCESS}.${leases++}`;
+  const acquired = store.acquire(principal.id, lease, limit.concurrency);
+  if (!(typeof acquired === 'boolean' ? acquired : await acquired)) {
     throw new CorralError('CONCURRENCY_LIMITED', `API key '${principal.name}' already has ${limit.concurrency} requests in flight; retry when one finishes.`, { headers: { 'retry-after': '1' } });
   }
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    void store.release(principal.id, lease).catch(() => undefined);
+    void Promise.resolve(store.release(principal.id, lease)).catch(() => undefined);
   };
 }

@@ -5,20 +5,21 @@ interface Bucket {
   at: number;
 }
 
-/** Quota counters in this process: right for one gateway, and the default. */
+/** Quota counters in this process: right for one gateway, and the default. Synchronous: no request waits on it. */
 export class MemoryQuotaStore implements QuotaStore {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly slots = new Map<string, Set<string>>();
+  /** Requests in flight per key (leases need no identity in one process). */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async take(key: string, perMinute: number, burst: number): Promise<number> {
+  take(key: string, perMinute: number, burst: number): number {
     const now = this.now();
     const perMs = perMinute / 60_000;
-    const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, bucket = { tokens: burst, at: now });
     bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
     bucket.at = now;
-    this.buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
@@ -26,18 +27,17 @@ export class MemoryQuotaStore implements QuotaStore {
     return Math.ceil((1 - bucket.tokens) / perMs);
   }
 
-  async acquire(key: string, lease: string, limit: number): Promise<boolean> {
-    const held = this.slots.get(key) ?? new Set<string>();
-    if (held.size >= limit) return false;
-    held.add(lease);
-    this.slots.set(key, held);
+  acquire(key: string, _lease: string, limit: number): boolean {
+    const held = this.inFlight.get(key) ?? 0;
+    if (held >= limit) return false;
+    this.inFlight.set(key, held + 1);
     return true;
   }
 
-  async release(key: string, lease: string): Promise<void> {
-    const held = this.slots.get(key);
-    held?.delete(lease);
-    if (held?.size === 0) this.slots.delete(key);
+  release(key: string): void {
+    const held = (this.inFlight.get(key) ?? 1) - 1;
+    if (held <= 0) this.inFlight.delete(key);
+    else this.inFlight.set(key, held);
   }
 
   async close(): Promise<void> {}

@@ -23,6 +23,14 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
   const { config, auth, internalCalls, failedAuth, quotas, audit, metrics } = corral;
   const anonymous = auth.anonymous;
   app.decorateRequest('principal', null as unknown as Principal);
+  // prom-client looks labels up on every inc(); a child per key and status is looked up once.
+  const counters = new Map<string, ReturnType<typeof metrics.keyRequests.labels>>();
+  const counter = (key: string, status: number) => {
+    const id = `${status} ${key}`;
+    let child = counters.get(id);
+    if (!child) counters.set(id, child = metrics.keyRequests.labels({ key, status: String(status) }));
+    return child;
+  };
 
   app.addHook('onRequest', async (req, reply) => {
     const decision = req.routeOptions.config?.auth;
@@ -45,7 +53,8 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     let principal: Principal;
     try {
       failedAuth.assertAllowed(req.ip);
-      principal = await auth.principalFor(presentedSecret(req));
+      const found = auth.principalFor(presentedSecret(req));
+      principal = found instanceof Principal ? found : await found;
     } catch (err) {
       const error = toCorralError(err);
       if (error.status === 401) {
@@ -57,8 +66,10 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     }
     req.principal = principal;
     assertScope(principal, decision);
-    const release = await admit(quotas, principal);
-    if (release) reply.raw.once('close', release);
+    if (principal.rateLimit) {
+      const release = await admit(quotas, principal);
+      if (release) reply.raw.once('close', release);
+    }
   });
 
   // Requests per key name and status; requests without a (valid) key count under key="".
@@ -66,7 +77,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     if (config.auth.mode === 'off' || config.auth.hostCredential !== undefined) return;
     const decision = req.routeOptions.config?.auth;
     if (decision === undefined || decision === 'public' || decision === 'service-token') return;
-    metrics.keyRequests.inc({ key: req.principal.isAnonymous ? '' : req.principal.name, status: String(reply.statusCode) });
+    counter(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode).inc();
   });
 }
 
