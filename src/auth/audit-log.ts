@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../store/index.js';
+import type { AuditLogTable } from '../store/schema.js';
 import type { Principal } from './principal.js';
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  /** e.g. key.create, key.revoke, auth.failure, model.upload, service.stop, profile.update */
-  action: string;
-  key_id: string | null;
-  key_name: string | null;
-  ip: string | null;
-  target: string | null;
-  detail: Record<string, unknown> | null;
-}
+/** One entry as GET /api/audit shows it: the row, with its detail parsed. Actions: key.create, key.revoke, auth.failure, model.upload, service.stop, profile.update, ... */
+export type AuditEntry = Omit<AuditLogTable, 'detail_json'> & { detail: Record<string, unknown> | null };
 
 export interface AuditQuery {
   limit?: number;

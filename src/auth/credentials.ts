@@ -10,6 +10,7 @@ import { CorralError } from '../errors/index.js';
 export function presentedSecret(req: FastifyRequest): string | undefined {
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
+    if (authorization.startsWith('Bearer ')) return nonEmpty(authorization.slice(7).trim(), 'The Bearer credential is empty.');
     const [scheme, value = ''] = authorization.trim().split(/\s+/, 2);
     if (/^bearer$/i.test(scheme!)) return nonEmpty(value, 'The Bearer credential is empty.');
     if (/^basic$/i.test(scheme!)) {

@@ -7,14 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkHostEndpoint } from '../../src/services/host-endpoint.js';
 import { hostCredentialOf, newServiceToken, tokenHashOf } from '../../src/services/service-token.js';
-import { writeTinyBert } from '../fixtures/transformers/index.js';
 import { runCli } from '../helpers/run-cli.js';
-import { postJson, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startSlurmGateway } from '../helpers/slurm-gateway.js';
+import { postJson, type TestServer } from '../helpers/test-server.js';
 
 interface ServiceView { id: string; name: string; status: string; reason: string | null; job_id: string | null; endpoint: string | null }
 
@@ -72,14 +72,7 @@ function processes(): Array<{ pid: number; ppid: number; args: string; environ: 
 }
 
 before(async () => {
-  execFileSync('bash', ['scripts/slurm/setup-local-cluster.sh'], { stdio: 'inherit', timeout: 300_000 });
-  // Jobs on this machine reach the gateway, and are reached, on loopback.
-  process.env.CORRAL_SERVICE_HOST_ADDRESS = '127.0.0.1';
-  server = await startTestServer({ workers: 1 });
-  bert = join(server.home, 'tiny-bert');
-  await writeTinyBert(bert, { task: 'feature-extraction' });
-  homeDir = join(server.home, 'alice');
-  mkdirSync(homeDir, { recursive: true });
+  ({ server, bert, homeDir } = await startSlurmGateway());
   const res = await postJson(`${server.url}/api/profiles`, { name: 'hpc', type: 'slurm', host: 'localhost', home_dir: homeDir, partition: 'debug', time_limit: '10', cpus: 1, memory: '2G' });
   assert.equal(res.status, 201, await res.clone().text());
 });

@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { writeHfCacheSnapshot, writeTinyBert } from '../fixtures/transformers/index.js';
-import { postJson, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { writeHfCacheSnapshot } from '../fixtures/transformers/index.js';
+import { startSlurmGateway } from '../helpers/slurm-gateway.js';
+import { postJson, type TestServer } from '../helpers/test-server.js';
 
 interface ServiceView { id: string; name: string; status: string; reason: string | null; job_id: string | null; endpoint: string | null; revision: string | null; model_path: string; warning?: string }
 
@@ -38,15 +39,8 @@ const createService = async (body: Record<string, unknown>) => {
 };
 
 before(async () => {
-  execFileSync('bash', ['scripts/slurm/setup-local-cluster.sh'], { stdio: 'inherit', timeout: 300_000 });
-  // Jobs on this machine reach the gateway, and are reached, on loopback.
-  process.env.CORRAL_SERVICE_HOST_ADDRESS = '127.0.0.1';
-  server = await startTestServer({ workers: 1 });
-  bert = join(server.home, 'tiny-bert');
-  await writeTinyBert(bert, { task: 'feature-extraction' });
+  ({ server, bert, homeDir } = await startSlurmGateway());
   cacheDir = join(server.home, 'shared-cache');
-  homeDir = join(server.home, 'alice');
-  mkdirSync(homeDir, { recursive: true });
   await writeHfCacheSnapshot(cacheDir, 'tiny-org/tiny-bert', 'c0ffee1234', bert);
   for (const [name, timeLimit] of [['hpc', '10'], ['short', '1']]) {
     const res = await postJson(`${server.url}/api/profiles`, { name, type: 'slurm', host: 'localhost', home_dir: homeDir, cache_dir: cacheDir, partition: 'debug', time_limit: timeLimit, cpus: 1, memory: '2G' });

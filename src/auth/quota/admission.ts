@@ -1,23 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { CorralError } from '../../errors/index.js';
 import type { Principal } from '../principal.js';
-import type { QuotaStore } from './quota-store.js';
+import type { Maybe, QuotaStore } from './quota-store.js';
 
 // Lease ids only need to be unique across gateways sharing Redis: a random prefix per process and a counter.
 const PROCESS = randomBytes(6).toString('base64url');
 let leases = 0;
 
+type Release = () => void;
+
 /**
  * A key's quota, checked when a request is admitted: one token of its
  * requests-per-minute bucket (spent whether the request then succeeds or
  * fails), then a concurrency slot held until the response ends or the client
- * goes away. Returns the release function, or throws 429 with Retry-After.
- * Awaits only a store that answers later (Redis).
+ * goes away. Gives the release function (or undefined without a concurrency
+ * limit), or throws 429 with Retry-After. Synchronous with the in-memory
+ * store, so the common case adds no turn of the event loop; a promise with Redis.
  */
-export async function admit(store: QuotaStore, principal: Principal): Promise<(() => void) | undefined> {
+export function admit(store: QuotaStore, principal: Principal): Maybe<Release | undefined> {
   const limit = principal.rateLimit!;
   const taken = store.take(principal.id, limit.requestsPerMinute, limit.burst);
-  const waitMs = typeof taken === 'number' ? taken : await taken;
+  return typeof taken === 'number' ? afterTake(store, principal, taken) : taken.then((waitMs) => afterTake(store, principal, waitMs));
+}
+
+function afterTake(store: QuotaStore, principal: Principal, waitMs: number): Maybe<Release | undefined> {
+  const limit = principal.rateLimit!;
   if (waitMs > 0) {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     throw new CorralError('RATE_LIMITED', `API key '${principal.name}' is limited to ${limit.requestsPerMinute} requests per minute (burst ${limit.burst}); retry in ${seconds} s.`, { headers: { 'retry-after': String(seconds) } });
@@ -25,8 +32,12 @@ export async function admit(store: QuotaStore, principal: Principal): Promise<((
   if (limit.concurrency === undefined) return undefined;
   const lease = `${PROCESS}.${leases++}`;
   const acquired = store.acquire(principal.id, lease, limit.concurrency);
-  if (!(typeof acquired === 'boolean' ? acquired : await acquired)) {
-    throw new CorralError('CONCURRENCY_LIMITED', `API key '${principal.name}' already has ${limit.concurrency} requests in flight; retry when one finishes.`, { headers: { 'retry-after': '1' } });
+  return typeof acquired === 'boolean' ? leased(store, principal, lease, acquired) : acquired.then((ok) => leased(store, principal, lease, ok));
+}
+
+function leased(store: QuotaStore, principal: Principal, lease: string, acquired: boolean): Release {
+  if (!acquired) {
+    throw new CorralError('CONCURRENCY_LIMITED', `API key '${principal.name}' already has ${principal.rateLimit!.concurrency} requests in flight; retry when one finishes.`, { headers: { 'retry-after': '1' } });
   }
   let released = false;
   return () => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { admit, presentedSecret, Principal, type Scope } from '../../auth/index.js';
 import { sameDigest, sha256Hex } from '../../auth/key-secret.js';
 import { CorralError, toCorralError } from '../../errors/index.js';
@@ -32,14 +32,16 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     return child;
   };
 
-  app.addHook('onRequest', async (req, reply) => {
+  /** The decision for one request: synchronous when the key is in memory (nearly always), a promise otherwise. */
+  const decide = (req: FastifyRequest, reply: FastifyReply): void | Promise<void> => {
     const decision = req.routeOptions.config?.auth;
     req.principal = anonymous;
     if (decision === undefined) return;
     // A service host in a cluster job answers only health checks to anyone.
-    if (decision === 'public' && (config.auth.hostCredential === undefined || req.url.startsWith('/v2/health/'))) return;
-
-    if (config.auth.hostCredential !== undefined) return checkHostCredential(req, config.auth.hostCredential);
+    if (config.auth.hostCredential !== undefined) {
+      if (decision !== 'public' || !req.url.startsWith('/v2/health/')) checkHostCredential(req, config.auth.hostCredential);
+      return;
+    }
     if (decision === 'public') return;
     const internal = internalCalls.take(req);
     if (internal) {
@@ -50,35 +52,59 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     if (decision === 'service-token') return checkServiceToken(req, corral);
     if (config.auth.mode === 'off') return;
 
-    let principal: Principal;
+    let found: Principal | Promise<Principal>;
     try {
       failedAuth.assertAllowed(req.ip);
-      const found = auth.principalFor(presentedSecret(req));
-      principal = found instanceof Principal ? found : await found;
+      found = auth.principalFor(presentedSecret(req));
     } catch (err) {
-      const error = toCorralError(err);
-      if (error.status === 401) {
-        audit.authFailure(req.ip, error.code);
-        await failedAuth.failed(req.ip); // the failure past the per-address limit is a 429 instead
-        throw new CorralError(error.code, error.message, { headers: CHALLENGE });
-      }
-      throw error;
+      return refuse(req, err);
     }
+    if (found instanceof Principal) return admitted(req, reply, found, decision);
+    return found.then((principal) => admitted(req, reply, principal, decision), (err: unknown) => refuse(req, err));
+  };
+
+  /** A known principal: its scope, then its quota (a concurrency slot is freed when the response closes). */
+  const admitted = (req: FastifyRequest, reply: FastifyReply, principal: Principal, scope: Scope): void | Promise<void> => {
     req.principal = principal;
-    assertScope(principal, decision);
-    if (principal.rateLimit) {
-      const release = await admit(quotas, principal);
-      if (release) reply.raw.once('close', release);
+    assertScope(principal, scope);
+    if (!principal.rateLimit) return;
+    const hold = (release: (() => void) | undefined) => { if (release) reply.raw.once('close', release); };
+    const release = admit(quotas, principal);
+    if (release instanceof Promise) return release.then(hold);
+    hold(release);
+  };
+
+  /** A wrong, expired or revoked credential: audited, counted against the address, answered with a challenge. */
+  const refuse = async (req: FastifyRequest, err: unknown): Promise<never> => {
+    const error = toCorralError(err);
+    if (error.status !== 401) throw error;
+    audit.authFailure(req.ip, error.code);
+    await failedAuth.failed(req.ip); // the failure past the per-address limit is a 429 instead
+    throw new CorralError(error.code, error.message, { headers: CHALLENGE });
+  };
+
+  app.addHook('onRequest', (req, reply, done) => {
+    let pending: void | Promise<void>;
+    try {
+      pending = decide(req, reply);
+    } catch (err) {
+      done(err as Error);
+      return;
     }
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
 
   // Requests per key name and status; requests without a (valid) key count under key="".
-  app.addHook('onResponse', async (req, reply) => {
-    if (config.auth.mode === 'off' || config.auth.hostCredential !== undefined) return;
-    const decision = req.routeOptions.config?.auth;
-    if (decision === undefined || decision === 'public' || decision === 'service-token') return;
-    counter(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode).inc();
-  });
+  if (config.auth.mode === 'on' && config.auth.hostCredential === undefined) {
+    app.addHook('onResponse', (req, reply, done) => {
+      const decision = req.routeOptions.config?.auth;
+      if (decision !== undefined && decision !== 'public' && decision !== 'service-token') {
+        counter(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode).inc();
+      }
+      done();
+    });
+  }
 }
 
 function assertScope(principal: Principal, scope: Scope): void {

@@ -36,16 +36,15 @@ export function allowedHosts(config: CorralConfig, publicUrl: string): Set<strin
 export function installHostGuard(app: FastifyInstance, config: CorralConfig, publicUrl: () => string): void {
   let cachedFor = '';
   let hosts = new Set<string>();
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const header = req.headers.host;
-    if (header === undefined) return;
+    if (header === undefined) return done();
     if (cachedFor !== publicUrl()) {
       cachedFor = publicUrl();
       hosts = allowedHosts(config, cachedFor);
     }
     const host = hostOf(header);
-    if (!hosts.has(host)) {
-      throw new CorralError('MISDIRECTED_REQUEST', `Host '${host}' is not a name of this gateway; add it to CORRAL_ALLOWED_HOSTS if clients use it.`);
-    }
+    if (hosts.has(host)) return done();
+    done(new CorralError('MISDIRECTED_REQUEST', `Host '${host}' is not a name of this gateway; add it to CORRAL_ALLOWED_HOSTS if clients use it.`));
   });
 }

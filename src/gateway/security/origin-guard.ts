@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CorralError } from '../../errors/index.js';
 import { hostOf } from './host-guard.js';
 
@@ -12,7 +12,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function installOriginGuard(app: FastifyInstance, corsOrigins: readonly string[]): void {
   const allowed = new Set(corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      checkOrigin(req);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+
+  function checkOrigin(req: FastifyRequest): void {
     if (SAFE_METHODS.has(req.method)) return;
     const origin = req.headers.origin;
     if (origin === undefined) {
@@ -27,7 +36,7 @@ export function installOriginGuard(app: FastifyInstance, corsOrigins: readonly s
         && new URL(normalized).port === portOf(req.headers.host);
     } catch { /* a malformed Origin is not same-origin */ }
     if (!sameOrigin) throw refused(`origin ${origin}`);
-  });
+  }
 }
 
 const portOf = (host: string) => {
