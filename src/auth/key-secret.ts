@@ -9,6 +9,7 @@ export const newKeySecret = () => `corral_${randomBytes(32).toString('base64url'
 
 // One-shot hashing: it runs on every authenticated request, and is several times cheaper than createHash().
 export const sha256Hex = (secret: string) => hash('sha256', secret, 'hex');
+export const sha256 = (secret: string) => hash('sha256', secret, 'buffer');
 
 /** Which scrypt-hashed keys are worth trying for a presented secret (16 bits: a filter, not a secret). */
 export const lookupHint = (secret: string) => sha256Hex(secret).slice(0, 4);

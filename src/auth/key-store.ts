@@ -3,7 +3,7 @@ import { CorralError } from '../errors/index.js';
 import type { Db } from '../store/index.js';
 import type { ApiKeysTable } from '../store/schema.js';
 import { keyFromRow, type ApiKey } from './api-key.js';
-import { lookupHint, newKeySecret, scryptHash, scryptMatches, sha256Hex } from './key-secret.js';
+import { lookupHint, newKeySecret, scryptHash, scryptMatches, sha256, sha256Hex } from './key-secret.js';
 import { Principal, type RateLimit } from './principal.js';
 import type { Scope } from './scopes.js';
 
@@ -132,12 +132,12 @@ export class KeyStore {
    * looked up. Throws 401 for a revoked or expired key.
    */
   knownPrincipal(secret: string): Principal | undefined {
-    const sha = sha256Hex(secret);
-    const id = this.bySha.get(sha);
+    const digest = sha256(secret);
+    const id = this.bySha.get(digest.toString('hex'));
     if (id === undefined) return undefined;
     const cached = this.byId.get(id)!;
     // Imported keys are remembered by SHA-256 once scrypt has verified them; generated ones compare in constant time.
-    if (cached.digest && !timingSafeEqual(Buffer.from(sha, 'hex'), cached.digest)) return undefined;
+    if (cached.digest && !timingSafeEqual(digest, cached.digest)) return undefined;
     return usable(cached);
   }
 

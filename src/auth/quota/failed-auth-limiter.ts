@@ -11,6 +11,11 @@ export class FailedAuthLimiter {
 
   constructor(private readonly store: QuotaStore, private readonly perMinute: number) {}
 
+  /** Cheap check first: most of the time no address is blocked. */
+  get anyBlocked(): boolean {
+    return this.blockedUntil.size > 0;
+  }
+
   assertAllowed(ip: string): void {
     const until = this.blockedUntil.get(ip);
     if (until === undefined) return;

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onResponseHookHandler } from 'fastify';
+import type { RouteAuth } from './route-auth.js';
 import { admit, presentedSecret, Principal, type Scope } from '../../auth/index.js';
 import { sameDigest, sha256Hex } from '../../auth/key-secret.js';
 import { CorralError, toCorralError } from '../../errors/index.js';
@@ -33,10 +34,8 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
   };
 
   /** The decision for one request: synchronous when the key is in memory (nearly always), a promise otherwise. */
-  const decide = (req: FastifyRequest, reply: FastifyReply): void | Promise<void> => {
-    const decision = req.routeOptions.config?.auth;
+  const decide = (req: FastifyRequest, reply: FastifyReply, decision: RouteAuth): void | Promise<void> => {
     req.principal = anonymous;
-    if (decision === undefined) return;
     // A service host in a cluster job answers only health checks to anyone.
     if (config.auth.hostCredential !== undefined) {
       if (decision !== 'public' || !req.url.startsWith('/v2/health/')) checkHostCredential(req, config.auth.hostCredential);
@@ -54,7 +53,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
 
     let found: Principal | Promise<Principal>;
     try {
-      failedAuth.assertAllowed(req.ip);
+      if (failedAuth.anyBlocked) failedAuth.assertAllowed(req.ip);
       found = auth.principalFor(presentedSecret(req));
     } catch (err) {
       return refuse(req, err);
@@ -68,10 +67,9 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     req.principal = principal;
     assertScope(principal, scope);
     if (!principal.rateLimit) return;
-    const hold = (release: (() => void) | undefined) => { if (release) reply.raw.once('close', release); };
     const release = admit(quotas, principal);
-    if (release instanceof Promise) return release.then(hold);
-    hold(release);
+    if (release instanceof Promise) return release.then((r) => holdUntilClosed(reply, r));
+    holdUntilClosed(reply, release);
   };
 
   /** A wrong, expired or revoked credential: audited, counted against the address, answered with a challenge. */
@@ -83,28 +81,37 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     throw new CorralError(error.code, error.message, { headers: CHALLENGE });
   };
 
-  app.addHook('onRequest', (req, reply, done) => {
-    let pending: void | Promise<void>;
-    try {
-      pending = decide(req, reply);
-    } catch (err) {
-      done(err as Error);
-      return;
-    }
-    if (pending) pending.then(() => done(), done);
-    else done();
-  });
+  const countPerKey = config.auth.mode === 'on' && config.auth.hostCredential === undefined;
+  const onResponse: onResponseHookHandler = (req, reply, done) => {
+    counter(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode).inc();
+    done();
+  };
 
-  // Requests per key name and status; requests without a (valid) key count under key="".
-  if (config.auth.mode === 'on' && config.auth.hostCredential === undefined) {
-    app.addHook('onResponse', (req, reply, done) => {
-      const decision = req.routeOptions.config?.auth;
-      if (decision !== undefined && decision !== 'public' && decision !== 'service-token') {
-        counter(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode).inc();
+  // Each route gets its own hook with its decision bound: nothing is looked up per request.
+  app.addHook('onRoute', (route) => {
+    const decision = route.config?.auth;
+    if (decision === undefined) return;
+    const onRequest: onRequestHookHandler = (req, reply, done) => {
+      let pending: void | Promise<void>;
+      try {
+        pending = decide(req, reply, decision);
+      } catch (err) {
+        done(err as Error);
+        return;
       }
-      done();
-    });
-  }
+      if (pending) pending.then(() => done(), done);
+      else done();
+    };
+    route.onRequest = [...asList(route.onRequest), onRequest];
+    // Requests per key name and status; requests without a (valid) key count under key="".
+    if (countPerKey && decision !== 'public' && decision !== 'service-token') route.onResponse = [...asList(route.onResponse), onResponse];
+  });
+}
+
+const asList = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+
+function holdUntilClosed(reply: FastifyReply, release: (() => void) | undefined): void {
+  if (release) reply.raw.once('close', release);
 }
 
 function assertScope(principal: Principal, scope: Scope): void {
