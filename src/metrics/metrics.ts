@@ -6,6 +6,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export function createMetrics() {
   const registry = new Registry();
+  // Per-key counts are kept in plain maps and handed to prom-client at scrape time:
+  // its inc() hashes and validates labels, a cost every authenticated request would pay.
+  const perKey = new Map<string, Map<number, number>>();
   collectDefaultMetrics({ register: registry, prefix: 'corral_gateway_' });
   const registers = [registry];
   return {
@@ -63,7 +66,19 @@ export function createMetrics() {
     keyRequests: new Counter({
       name: 'corral_key_requests_total', help: 'Requests to non-public routes per API key name and HTTP status (401 without a known key: key="").',
       labelNames: ['key', 'status'] as const, registers,
+      collect() {
+        for (const [key, statuses] of perKey) {
+          for (const [status, n] of statuses) if (n > 0) this.inc({ key, status: String(status) }, n);
+          statuses.clear();
+        }
+      },
     }),
+    /** One request of an API key (key "" without a valid one) answered with `status`. */
+    countKeyRequest(key: string, status: number): void {
+      let statuses = perKey.get(key);
+      if (!statuses) perKey.set(key, statuses = new Map());
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    },
     retries: new Counter({
       name: 'corral_inference_retries_total', help: 'Batches re-sent to another worker after their worker died.',
       labelNames: ['model'] as const, registers,

@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { CorralError } from '../../errors/index.js';
 import type { Principal } from '../principal.js';
 import type { Maybe, QuotaStore } from './quota-store.js';
-
-// Lease ids only need to be unique across gateways sharing Redis: a random prefix per process and a counter.
-const PROCESS = randomBytes(6).toString('base64url');
-let leases = 0;
 
 type Release = () => void;
 
@@ -30,13 +25,12 @@ function afterTake(store: QuotaStore, principal: Principal, waitMs: number): May
     throw new CorralError('RATE_LIMITED', `API key '${principal.name}' is limited to ${limit.requestsPerMinute} requests per minute (burst ${limit.burst}); retry in ${seconds} s.`, { headers: { 'retry-after': String(seconds) } });
   }
   if (limit.concurrency === undefined) return undefined;
-  const lease = `${PROCESS}.${leases++}`;
-  const acquired = store.acquire(principal.id, lease, limit.concurrency);
-  return typeof acquired === 'boolean' ? leased(store, principal, lease, acquired) : acquired.then((ok) => leased(store, principal, lease, ok));
+  const acquired = store.acquire(principal.id, limit.concurrency);
+  return acquired instanceof Promise ? acquired.then((lease) => leased(store, principal, lease)) : leased(store, principal, acquired);
 }
 
-function leased(store: QuotaStore, principal: Principal, lease: string, acquired: boolean): Release {
-  if (!acquired) {
+function leased(store: QuotaStore, principal: Principal, lease: string | undefined): Release {
+  if (lease === undefined) {
     throw new CorralError('CONCURRENCY_LIMITED', `API key '${principal.name}' already has ${principal.rateLimit!.concurrency} requests in flight; retry when one finishes.`, { headers: { 'retry-after': '1' } });
   }
   let released = false;

@@ -27,11 +27,11 @@ export class MemoryQuotaStore implements QuotaStore {
     return Math.ceil((1 - bucket.tokens) / perMs);
   }
 
-  acquire(key: string, _lease: string, limit: number): boolean {
+  acquire(key: string, limit: number): string | undefined {
     const held = this.inFlight.get(key) ?? 0;
-    if (held >= limit) return false;
+    if (held >= limit) return undefined;
     this.inFlight.set(key, held + 1);
-    return true;
+    return '';
   }
 
   release(key: string): void {

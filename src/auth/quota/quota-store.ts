@@ -12,8 +12,8 @@ export interface QuotaStore {
    * `perMinute`); answers 0 when admitted, else milliseconds until a token is back.
    */
   take(key: string, perMinute: number, burst: number): Maybe<number>;
-  /** Holds one of `limit` concurrent slots under `key` for `lease`; false when all are taken. */
-  acquire(key: string, lease: string, limit: number): Maybe<boolean>;
+  /** Holds one of `limit` concurrent slots under `key`: the lease to release, or undefined when all are taken. */
+  acquire(key: string, limit: number): Maybe<string | undefined>;
   release(key: string, lease: string): Maybe<void>;
   close(): Promise<void>;
 }

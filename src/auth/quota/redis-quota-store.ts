@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../queue/redis-connection.js';
 import type { QuotaStore } from './quota-store.js';
@@ -30,6 +31,10 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1`;
 
+// Lease ids only need to be unique across gateways: a random prefix per process and a counter.
+const PROCESS = randomBytes(6).toString('base64url');
+let leases = 0;
+
 /** The longest a request may hold a concurrency slot if its gateway dies without releasing it. */
 const LEASE_MS = 15 * 60_000;
 
@@ -45,8 +50,9 @@ export class RedisQuotaStore implements QuotaStore {
     return Number(await this.redis.eval(TAKE, 1, `${this.prefix}:quota:rate:${key}`, perMinute, burst));
   }
 
-  async acquire(key: string, lease: string, limit: number): Promise<boolean> {
-    return Number(await this.redis.eval(ACQUIRE, 1, `${this.prefix}:quota:conc:${key}`, lease, limit, LEASE_MS)) === 1;
+  async acquire(key: string, limit: number): Promise<string | undefined> {
+    const lease = `${PROCESS}.${leases++}`;
+    return Number(await this.redis.eval(ACQUIRE, 1, `${this.prefix}:quota:conc:${key}`, lease, limit, LEASE_MS)) === 1 ? lease : undefined;
   }
 
   async release(key: string, lease: string): Promise<void> {

@@ -24,14 +24,6 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
   const { config, auth, internalCalls, failedAuth, quotas, audit, metrics } = corral;
   const anonymous = auth.anonymous;
   app.decorateRequest('principal', null as unknown as Principal);
-  // prom-client looks labels up on every inc(); a child per key and status is looked up once.
-  const counters = new Map<string, ReturnType<typeof metrics.keyRequests.labels>>();
-  const counter = (key: string, status: number) => {
-    const id = `${status} ${key}`;
-    let child = counters.get(id);
-    if (!child) counters.set(id, child = metrics.keyRequests.labels({ key, status: String(status) }));
-    return child;
-  };
 
   /** The decision for one request: synchronous when the key is in memory (nearly always), a promise otherwise. */
   const decide = (req: FastifyRequest, reply: FastifyReply, decision: RouteAuth): void | Promise<void> => {
@@ -83,7 +75,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
 
   const countPerKey = config.auth.mode === 'on' && config.auth.hostCredential === undefined;
   const onResponse: onResponseHookHandler = (req, reply, done) => {
-    counter(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode).inc();
+    metrics.countKeyRequest(req.principal.isAnonymous ? '' : req.principal.name, reply.statusCode);
     done();
   };
 
