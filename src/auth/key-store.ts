@@ -209,6 +209,6 @@ export class KeyStore {
 
 function usable({ key, principal, expiresMs }: Cached): Principal {
   if (key.revokedAt) throw new CorralError('API_KEY_REVOKED', `API key '${key.name}' was revoked at ${key.revokedAt}.`);
-  if (expiresMs <= Date.now()) throw new CorralError('API_KEY_EXPIRED', `API key '${key.name}' expired at ${key.expiresAt}; ask an admin for a new one.`);
+  if (expiresMs !== Infinity && expiresMs <= Date.now()) throw new CorralError('API_KEY_EXPIRED', `API key '${key.name}' expired at ${key.expiresAt}; ask an admin for a new one.`);
   return principal;
 }
