@@ -16,7 +16,7 @@ export type KeySource =
   | { kind: 'flag' }
   | { kind: 'env' }
   | { kind: 'file'; path: string }
-  | { kind: 'none'; path: string };
+  | { kind: 'none'; path: string; remote?: true };
 
 export interface Credential {
   /** The secret sent as `Authorization: Bearer`; undefined = no header. */
@@ -33,12 +33,15 @@ export interface Gateway {
 /** CORRAL_HOME/admin.key, as the gateway writes it on first start. */
 export const adminKeyFile = (env: NodeJS.ProcessEnv = process.env) => join(resolve(env.CORRAL_HOME || join(homedir(), '.corral')), 'admin.key');
 
+const LOOPBACK_URL = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
+
 /**
  * The API key to send, from (in order) --api-key, CORRAL_API_KEY, or the
- * admin key the gateway wrote to CORRAL_HOME/admin.key when it is readable.
- * None of them: no Authorization header (the gateway may allow anonymous use).
+ * admin key the gateway wrote to CORRAL_HOME/admin.key when it is readable,
+ * which is only ever sent to a gateway on this machine (a --url elsewhere
+ * must not receive the local admin key). None of them: no Authorization header.
  */
-export function resolveCredential(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): Credential {
+export function resolveCredential(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, url = 'http://127.0.0.1'): Credential {
   if (flag !== undefined) {
     const key = flag.trim();
     if (!key) throw new ExitError('--api-key is empty.', EXIT.USAGE);
@@ -47,6 +50,7 @@ export function resolveCredential(flag: string | undefined, env: NodeJS.ProcessE
   const fromEnv = env.CORRAL_API_KEY?.trim();
   if (fromEnv) return { key: fromEnv, source: { kind: 'env' } };
   const path = adminKeyFile(env);
+  if (!LOOPBACK_URL.test(url)) return { source: { kind: 'none', path, remote: true } };
   let fromFile = '';
   try {
     fromFile = readFileSync(path, 'utf8').trim();
@@ -59,7 +63,8 @@ export function resolveCredential(flag: string | undefined, env: NodeJS.ProcessE
 /** The gateway and key of a command, from the global --url and --api-key options. */
 export function gatewayOf(cmd: Command): Gateway {
   const opts = cmd.optsWithGlobals() as { url?: string; apiKey?: string };
-  return { url: gatewayUrl(opts.url), credential: resolveCredential(opts.apiKey) };
+  const url = gatewayUrl(opts.url);
+  return { url, credential: resolveCredential(opts.apiKey, process.env, url) };
 }
 
 /** The headers every call to the gateway carries: the API key, when there is one. */
@@ -73,7 +78,9 @@ export function describeSource(source: KeySource): string {
     case 'flag': return 'the key from --api-key';
     case 'env': return 'the key from CORRAL_API_KEY';
     case 'file': return `the admin key from ${source.path}`;
-    case 'none': return `no API key (no --api-key, no CORRAL_API_KEY, and ${source.path} is not readable)`;
+    case 'none': return source.remote
+      ? `no API key (no --api-key, no CORRAL_API_KEY; ${source.path} is sent only to a gateway on this machine)`
+      : `no API key (no --api-key, no CORRAL_API_KEY, and ${source.path} is not readable)`;
   }
 }
 

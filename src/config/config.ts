@@ -64,7 +64,7 @@ export interface AuthConfig {
   corsOrigins: string[];
   /** CORRAL_WEBHOOK_ALLOW_PRIVATE: may webhooks point at private, loopback and link-local addresses? */
   webhookAllowPrivate: boolean;
-  /** CORRAL_WEBHOOK_SECRET: HMAC key of webhook signatures; default CORRAL_HOME/webhook.secret, made on first start. */
+  /** CORRAL_WEBHOOK_SECRET: HMAC key of webhook signatures; default CORRAL_HOME/webhook.secret, made on the first delivery. */
   webhookSecret?: string;
   /** Failed authentications per minute one client address may make before it gets 429. */
   failuresPerMinute: number;

@@ -220,6 +220,9 @@ describe('CLI key parsing', () => {
       assert.deepEqual(resolveCredential(undefined, { CORRAL_HOME: server.home, CORRAL_API_KEY: ' env-key ' }), { key: 'env-key', source: { kind: 'env' } });
       assert.deepEqual(resolveCredential('flag-key', { CORRAL_HOME: server.home, CORRAL_API_KEY: 'env-key' }), { key: 'flag-key', source: { kind: 'flag' } });
       assert.deepEqual(resolveCredential(undefined, { CORRAL_HOME: server.home, CORRAL_API_KEY: '' }), { key: server.adminKey, source: { kind: 'file', path: join(server.home, 'admin.key') } });
+      // The local admin key never goes to a gateway on another machine.
+      assert.deepEqual(resolveCredential(undefined, { CORRAL_HOME: server.home }, 'http://gpu-box.example:8000'), { source: { kind: 'none', path: join(server.home, 'admin.key'), remote: true } });
+      assert.equal(resolveCredential(undefined, { CORRAL_HOME: server.home }, 'http://localhost:8000').key, server.adminKey);
       assert.throws(() => resolveCredential('  ', {}), (err: unknown) => err instanceof ExitError && err.exitCode === 2);
     } finally {
       rmSync(home, { recursive: true, force: true });
