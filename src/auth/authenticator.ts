@@ -12,6 +12,7 @@ import { parseScopes, SCOPES } from './scopes.js';
 export class Authenticator {
   readonly anonymous: Principal;
   private readonly admin = new Principal('admin-token', 'admin-token', SCOPES);
+  private readonly proved = new WeakMap<object, { secret: string; version: number; principal: Principal }>();
   private readonly adminTokenSha?: string;
 
   constructor(private readonly keys: KeyStore, config: AuthConfig) {
@@ -21,11 +22,20 @@ export class Authenticator {
     this.adminTokenSha = config.adminToken === undefined ? undefined : sha256Hex(config.adminToken);
   }
 
-  /** The principal of a secret, without waiting when the key is in memory (nearly always). */
-  principalFor(secret: string | undefined): Principal | Promise<Principal> {
+  /**
+   * The principal of a secret, without waiting when the key is in memory
+   * (nearly always). `connection` (the socket) remembers the secret it last
+   * proved: the next request on that keep-alive connection presenting the same
+   * secret skips the hash, until any key changes or that key expires.
+   */
+  principalFor(secret: string | undefined, connection?: object): Principal | Promise<Principal> {
     if (secret === undefined) return this.anonymous;
-    if (this.adminTokenSha && sameDigest(sha256Hex(secret), this.adminTokenSha)) return this.admin;
-    return this.keys.knownPrincipal(secret) ?? this.keys.authenticate(secret);
+    const proved = connection && this.proved.get(connection);
+    if (proved && proved.secret === secret && proved.version === this.keys.version && proved.principal.expiresMs > Date.now()) return proved.principal;
+    const known = this.adminTokenSha && sameDigest(sha256Hex(secret), this.adminTokenSha) ? this.admin : this.keys.knownPrincipal(secret);
+    if (!known) return this.keys.authenticate(secret);
+    if (connection) this.proved.set(connection, { secret, version: this.keys.version, principal: known });
+    return known;
   }
 
   /** The principal a job acts as when it runs later: its key as it is now (revoked = 401). */

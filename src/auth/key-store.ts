@@ -48,6 +48,8 @@ interface Cached {
 export class KeyStore {
   private readonly byId = new Map<string, Cached>();
   private readonly bySha = new Map<string, string>();
+  /** Bumped on every change to any key: what was verified before a change is verified again. */
+  version = 0;
 
   private constructor(private readonly db: Db, private readonly bus?: KeyChangeBus) {}
 
@@ -176,9 +178,10 @@ export class KeyStore {
 
   private remember(row: ApiKeysTable): ApiKey {
     const key = keyFromRow(row);
+    this.version++;
     this.byId.set(row.id, {
       key, kind: row.hash_kind, hash: row.secret_hash, hint: row.lookup_hint,
-      principal: new Principal(key.id, key.name, key.scopes, key.models, key.rateLimit),
+      principal: new Principal(key.id, key.name, key.scopes, key.models, key.rateLimit, key.expiresAt ? Date.parse(key.expiresAt) : Infinity),
       expiresMs: key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
       ...(row.hash_kind === 'sha256' ? { digest: Buffer.from(row.secret_hash, 'hex') } : {}),
     });

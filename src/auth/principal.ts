@@ -26,6 +26,8 @@ export class Principal {
     scopes: readonly Scope[],
     readonly models: readonly string[] | null = null,
     readonly rateLimit: RateLimit | null = null,
+    /** When the key stops being valid (ms since the epoch). */
+    readonly expiresMs: number = Infinity,
   ) {
     this.scopes = new Set(scopes);
     this.matches = modelMatcher(models);

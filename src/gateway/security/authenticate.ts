@@ -46,7 +46,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     let found: Principal | Promise<Principal>;
     try {
       if (failedAuth.anyBlocked) failedAuth.assertAllowed(req.ip);
-      found = auth.principalFor(presentedSecret(req));
+      found = auth.principalFor(presentedSecret(req), req.raw.socket);
     } catch (err) {
       return refuse(req, err);
     }
