@@ -159,21 +159,17 @@ describe('transformers runtime: loading', () => {
     assert.equal((await embed(m, { texts: ['hello'] })).length, 1);
   });
 
-  test('a missing directory fails fast with a clear message', async () => {
-    const started = Date.now();
+  test('a missing directory fails with a clear message', async () => {
     await assert.rejects(load(join(root, 'does-not-exist'), { task: 'feature-extraction' }), /model directory not found: .*does-not-exist/);
     await assert.rejects(load('./relative/missing', { task: 'feature-extraction' }), /model directory not found/);
-    assert.ok(Date.now() - started < 1000);
   });
 
-  test('an uncached hub id with remote models disabled fails fast, naming the cache and the setting', async () => {
-    const started = Date.now();
+  test('an uncached hub id with remote models disabled fails without a download, naming the cache and the setting', async () => {
     await assert.rejects(
       load('Xenova/all-MiniLM-L6-v2', { task: 'feature-extraction' }),
       (err: Error) => /not in the model cache/.test(err.message) && /CORRAL_ALLOW_REMOTE_MODELS/.test(err.message),
     );
     await assert.rejects(load('tiny/bert', { task: 'feature-extraction', revision: 'v9' }), /not in the model cache/);
-    assert.ok(Date.now() - started < 1000);
   });
 
   test('rejects directories that are not models, and bad options', async () => {
