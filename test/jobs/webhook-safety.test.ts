@@ -359,6 +359,17 @@ describe('deliverWebhook', () => {
       silentReceiver.close();
     }
   });
+
+  test('a receiver that always fails gets exactly the bounded number of tries, then delivery gives up', async () => {
+    const failing = await startReceiver((_c, res) => res.writeHead(500).end('broken'));
+    try {
+      const ok = await deliverWebhook(`${failing.url}/hook`, fakeJob(), { logger: silent, secret: 's'.repeat(32), allowPrivate: true, attempts: 4, firstDelayMs: 1 });
+      assert.equal(ok, false);
+      assert.deepEqual(failing.calls.map((c) => c.headers['x-corral-attempt']), ['1', '2', '3', '4']);
+    } finally {
+      failing.close();
+    }
+  });
 });
 
 describe('POST /api/jobs, default settings', () => {
