@@ -1,6 +1,6 @@
 import type { OnnxRequest } from '../runtimes/onnx/onnx-runtime.js';
-import type { TensorMap } from '../runtimes/tensor.js';
-import { batchKey, concatBatch, rowsOf, splitBatch } from './tensor-batch.js';
+import type { TensorMap, TensorSpec } from '../runtimes/tensor.js';
+import { batchedOutputs, batchKey, concatBatch, rowsOf, splitBatch } from './tensor-batch.js';
 
 /**
  * How a runtime's requests join into one batch and split back. The batcher is
@@ -14,9 +14,31 @@ export interface BatchCodec<I, O> {
   split(output: O, rows: number[]): O[];
 }
 
+/**
+ * Tensor batching for a model with this output signature (the repository's
+ * ModelRecord.outputs): outputs declared with a batch dimension (first dim -1)
+ * are split by rows, every other output goes whole to each request.
+ */
+export function tensorCodecFor(outputs: readonly TensorSpec[]): BatchCodec<OnnxRequest, TensorMap> {
+  const batched = batchedOutputs(outputs);
+  return {
+    rows: (input) => rowsOf(input.inputs),
+    key: (input) => batchKey(input.inputs, input.outputs),
+    concat: (inputs) => ({ inputs: concatBatch(inputs.map((i) => i.inputs)), outputs: inputs[0]!.outputs }),
+    split: (output, rows) => splitBatch(output, rows, batched),
+  };
+}
+
+let unbatched = 0;
+
+/**
+ * Tensor requests of a target without a recorded signature. Nothing says which
+ * outputs have a batch dimension, and splitting by sizes would hand requests
+ * the wrong tensors, so its requests never share a batch (each key is unique).
+ */
 export const tensorCodec: BatchCodec<OnnxRequest, TensorMap> = {
   rows: (input) => rowsOf(input.inputs),
-  key: (input) => batchKey(input.inputs, input.outputs),
-  concat: (inputs) => ({ inputs: concatBatch(inputs.map((i) => i.inputs)), outputs: inputs[0]!.outputs }),
-  split: (output, rows) => splitBatch(output, rows),
+  key: () => `unbatched:${++unbatched}`,
+  concat: () => { throw new Error('tensor requests without a signature are never batched'); },
+  split: (output) => [output],
 };

@@ -1,4 +1,5 @@
-import { allocate, elementCount, type Tensor, type TensorMap } from '../runtimes/tensor.js';
+import { CorralError } from '../errors/index.js';
+import { allocate, elementCount, type Tensor, type TensorMap, type TensorSpec } from '../runtimes/tensor.js';
 
 /** Rows a request contributes to a batch: its first dimension. */
 export const rowsOf = (inputs: TensorMap): number => Object.values(inputs)[0]?.shape[0] ?? 1;
@@ -37,17 +38,33 @@ export function concatBatch(requests: readonly TensorMap[]): TensorMap {
 }
 
 /**
- * Splits batch outputs back into per-request outputs by row counts. An output
- * whose first dimension is not the batch (a model-level constant) goes whole to each.
+ * The outputs a batch is split along: those whose declared shape (the model's
+ * signature, as recorded at upload) starts with a free dimension, -1. Every
+ * other output is the model's own (a constant vector, an embedding table) and
+ * belongs whole to every request, whatever its size.
  */
-export function splitBatch(outputs: TensorMap, rowCounts: readonly number[]): TensorMap[] {
+export const batchedOutputs = (outputs: readonly TensorSpec[]): ReadonlySet<string> =>
+  new Set(outputs.filter((o) => o.shape.length > 0 && o.shape[0] === -1).map((o) => o.name));
+
+/**
+ * Splits batch outputs back into per-request outputs by row counts. Only the
+ * outputs named in `batched` are split; any other output goes whole to each
+ * request, even when its first dimension happens to equal the batch's rows.
+ * A batched output without one row per batch row cannot be split (its free
+ * first dimension is not the batch after all): that is INFERENCE_REJECTED, so
+ * the batcher runs the members alone.
+ */
+export function splitBatch(outputs: TensorMap, rowCounts: readonly number[], batched: ReadonlySet<string>): TensorMap[] {
   if (rowCounts.length === 1) return [outputs];
   const total = rowCounts.reduce((a, b) => a + b, 0);
   const results: TensorMap[] = rowCounts.map(() => ({}));
   for (const [name, tensor] of Object.entries(outputs)) {
-    if (tensor.shape[0] !== total) {
+    if (!batched.has(name)) {
       results.forEach((r) => (r[name] = tensor));
       continue;
+    }
+    if (tensor.shape[0] !== total) {
+      throw new CorralError('INFERENCE_REJECTED', `Output '${name}' has shape [${tensor.shape.join(',')}], not one row per row of the ${total}-row batch; its requests run alone.`);
     }
     const rowSize = elementCount(tensor.shape.slice(1));
     let row = 0;

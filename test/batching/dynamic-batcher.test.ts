@@ -6,12 +6,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DynamicBatcher, tensorCodec } from '../../src/batching/index.js';
-import { concatBatch, splitBatch } from '../../src/batching/tensor-batch.js';
+import { DynamicBatcher, tensorCodec, tensorCodecFor } from '../../src/batching/index.js';
+import { batchedOutputs, concatBatch, splitBatch } from '../../src/batching/tensor-batch.js';
 import type { BatchingConfig } from '../../src/config/config.js';
 import { CorralError } from '../../src/errors/index.js';
 import type { OnnxRequest } from '../../src/runtimes/onnx/onnx-runtime.js';
-import type { Tensor, TensorMap } from '../../src/runtimes/tensor.js';
+import type { Tensor, TensorMap, TensorSpec } from '../../src/runtimes/tensor.js';
+
+/** The harness model's signature: `sum` and `doubled` have a batch dimension, `constant` is the model's own. */
+const SIGNATURE: TensorSpec[] = [
+  { name: 'sum', datatype: 'FP32', shape: [-1] },
+  { name: 'doubled', datatype: 'FP32', shape: [-1, -1] },
+  { name: 'constant', datatype: 'INT64', shape: [2] },
+];
+const codec = tensorCodecFor(SIGNATURE);
 
 interface Deferred {
   promise: Promise<void>;
@@ -82,7 +90,8 @@ function harness(opts: HarnessOptions = {}): Harness {
       const all: TensorMap = {
         sum: { datatype: 'FP32', shape: [rows], data: sum },
         doubled: { datatype: 'FP32', shape: [rows, width], data: data.map((v) => v * 2) },
-        // Not batch-shaped: a model-level constant every caller gets whole.
+        // Not batch-shaped in the signature: a model-level constant every caller gets whole,
+        // though a 2-row batch gives it as many elements as rows.
         constant: { datatype: 'INT64', shape: [2], data: BigInt64Array.of(7n, 9n) },
       };
       if (!input.outputs) return all;
@@ -92,7 +101,7 @@ function harness(opts: HarnessOptions = {}): Harness {
     }
   };
   h.batcher = new DynamicBatcher<OnnxRequest, TensorMap>({
-    codec: tensorCodec,
+    codec,
     execute,
     config: () => config,
     capacity: () => opts.capacity ?? 1,
@@ -175,8 +184,8 @@ describe('DynamicBatcher', () => {
     const batches = h.batches.slice(1);
     assert.equal(batches.length, 4, `one batch per key, got sizes ${h.sizes().join(',')}`);
     for (const batch of batches) {
-      const key = tensorCodec.key(batch);
-      const members = submitted.filter(([r]) => tensorCodec.key(r) === key);
+      const key = codec.key(batch);
+      const members = submitted.filter(([r]) => codec.key(r) === key);
       assert.equal(batch.inputs.x!.shape[0], members.length, `batch ${key} holds only its own key's 3 requests`);
     }
     submitted.forEach(([r], i) => {
@@ -205,6 +214,57 @@ describe('DynamicBatcher', () => {
       assert.deepEqual(out.constant!.shape, [2]);
       assert.deepEqual(Array.from(out.constant!.data as BigInt64Array), [7n, 9n]);
     });
+  });
+
+  test('a 2-row batch splits its batched outputs, yet gives each caller the whole [2] constant', async () => {
+    const h = harness();
+    const busy = occupy(h);
+    const pending = [h.batcher.submit(req(5)), h.batcher.submit(req(50))];
+    busy.release();
+    const [a, b] = await Promise.all(pending);
+    assert.deepEqual(h.sizes(), [1, 2], 'the two requests shared a batch of 2 rows');
+    for (const [out, base] of [[a!, 5], [b!, 50]] as const) {
+      assert.deepEqual(values(out.sum), sumsOf(base));
+      assert.deepEqual(out.constant!.shape, [2]);
+      assert.deepEqual(Array.from(out.constant!.data as BigInt64Array), [7n, 9n]);
+    }
+  });
+
+  test('a batch whose batched output cannot be split re-runs its members alone', async () => {
+    const sizes: number[] = [];
+    // `hits` is declared batched, but has a row per detection, not per request: 3 rows for any batch.
+    const batcher = new DynamicBatcher<OnnxRequest, TensorMap>({
+      codec: tensorCodecFor([{ name: 'hits', datatype: 'FP32', shape: [-1] }]),
+      execute: async (input) => {
+        sizes.push(input.inputs.x!.shape[0]!);
+        await sleep(1);
+        return { hits: { datatype: 'FP32', shape: [3], data: Float32Array.of(1, 2, 3) } };
+      },
+      config: () => ({ maxBatchSize: 8, maxQueueDelayMicroseconds: 0 }),
+      capacity: () => 1,
+      maxQueuedRows: 1000,
+    });
+    const results = await Promise.all([batcher.submit(req(0)), batcher.submit(req(1)), batcher.submit(req(2))]);
+    assert.deepEqual(sizes, [1, 2, 1, 1], 'the second batch (2 rows) could not be split, so its members ran alone');
+    for (const out of results) assert.deepEqual(values(out.hits), [1, 2, 3]);
+  });
+
+  test('without a signature (tensorCodec) tensor requests never share a batch', async () => {
+    const sizes: number[] = [];
+    const batcher = new DynamicBatcher<OnnxRequest, TensorMap>({
+      codec: tensorCodec,
+      execute: async (input) => {
+        sizes.push(input.inputs.x!.shape[0]!);
+        await sleep(1);
+        return { c: { datatype: 'FP32', shape: [2], data: Float32Array.of(1, 2) } };
+      },
+      config: () => ({ maxBatchSize: 8, maxQueueDelayMicroseconds: 0 }),
+      capacity: () => 1,
+      maxQueuedRows: 1000,
+    });
+    const results = await Promise.all([batcher.submit(req(0)), batcher.submit(req(1)), batcher.submit(req(2))]);
+    assert.deepEqual(sizes, [1, 1, 1]);
+    for (const out of results) assert.deepEqual(values(out.c), [1, 2]);
   });
 
   test('max_queue_delay_microseconds makes a partial batch wait for company while capacity is free', async () => {
@@ -302,7 +362,7 @@ describe('DynamicBatcher', () => {
     const sizes: number[] = [];
     let gate: Deferred | undefined = deferred();
     const batcher = new DynamicBatcher<OnnxRequest, TensorMap>({
-      codec: tensorCodec,
+      codec,
       execute: async (input) => {
         sizes.push(input.inputs.x!.shape[0]!);
         if (gate) await gate.promise;
@@ -332,7 +392,7 @@ describe('tensor batch concat/split', () => {
     assert.equal(batch.x!.datatype, 'FP32');
     assert.ok(batch.x!.data instanceof Float32Array);
     assert.deepEqual(Array.from(batch.x!.data as Float32Array), [1, 2, 3, 4, 5, 6]);
-    const [sa, sb] = splitBatch(batch, [1, 2]);
+    const [sa, sb] = splitBatch(batch, [1, 2], new Set(['x']));
     assert.deepEqual(sa!.x!.shape, [1, 2]);
     assert.deepEqual(Array.from(sa!.x!.data as Float32Array), [1, 2]);
     assert.deepEqual(sb!.x!.shape, [2, 2]);
@@ -348,7 +408,7 @@ describe('tensor batch concat/split', () => {
     assert.ok(batch.ids!.data instanceof BigInt64Array);
     assert.deepEqual(batch.ids!.shape, [3, 3]);
     assert.deepEqual(Array.from(batch.ids!.data as BigInt64Array), [1n, 2n, 3n, 4n, 5n, 6n, -big, 0n, big]);
-    const parts = splitBatch(batch, [2, 1]);
+    const parts = splitBatch(batch, [2, 1], new Set(['ids']));
     assert.deepEqual(parts.map((p) => p.ids!.shape), [[2, 3], [1, 3]]);
     assert.deepEqual(Array.from(parts[0]!.ids!.data as BigInt64Array), [1n, 2n, 3n, 4n, 5n, 6n]);
     assert.deepEqual(Array.from(parts[1]!.ids!.data as BigInt64Array), [-big, 0n, big]);
@@ -365,7 +425,7 @@ describe('tensor batch concat/split', () => {
     assert.deepEqual(batch.text!.shape, [6]);
     assert.ok(Array.isArray(batch.text!.data));
     assert.deepEqual(batch.text!.data, ['héllo', 'a', '', 'ünïcode ✓', 'x', 'y']);
-    const parts = splitBatch(batch, [1, 3, 2]);
+    const parts = splitBatch(batch, [1, 3, 2], new Set(['text']));
     parts.forEach((p, i) => assert.deepEqual(p.text, reqs[i]!.text));
   });
 
@@ -381,24 +441,39 @@ describe('tensor batch concat/split', () => {
     assert.deepEqual(Array.from(batch.b!.data as Int32Array), [-1, -1, -1, -2, -2, -2]);
   });
 
-  test('split hands outputs whose first dimension is not the batch to every request whole', () => {
+  test('split follows the signature: outputs without a batch dimension go whole, even when their size matches', () => {
     const outputs: TensorMap = {
       y: { datatype: 'FP32', shape: [3], data: Float32Array.of(1, 2, 3) },
+      // First dimension 3, like the batch: a coincidence, not a batch dimension.
+      vector: { datatype: 'FP32', shape: [3], data: Float32Array.of(4, 5, 6) },
       table: { datatype: 'FP32', shape: [2, 2], data: Float32Array.of(9, 8, 7, 6) },
       scalar: { datatype: 'FP32', shape: [], data: Float32Array.of(42) },
     };
-    const parts = splitBatch(outputs, [2, 1]);
+    const batched = batchedOutputs([
+      { name: 'y', datatype: 'FP32', shape: [-1] },
+      { name: 'vector', datatype: 'FP32', shape: [3] },
+      { name: 'table', datatype: 'FP32', shape: [2, 2] },
+      { name: 'scalar', datatype: 'FP32', shape: [] },
+    ]);
+    assert.deepEqual([...batched], ['y']);
+    const parts = splitBatch(outputs, [2, 1], batched);
     assert.deepEqual(Array.from(parts[0]!.y!.data as Float32Array), [1, 2]);
     assert.deepEqual(Array.from(parts[1]!.y!.data as Float32Array), [3]);
     for (const p of parts) {
+      assert.equal(p.vector, outputs.vector);
       assert.equal(p.table, outputs.table);
       assert.equal(p.scalar, outputs.scalar);
     }
   });
 
+  test('an output declared batched without one row per batch row cannot be split: INFERENCE_REJECTED', () => {
+    const outputs: TensorMap = { boxes: { datatype: 'FP32', shape: [5, 4], data: new Float32Array(20) } };
+    assert.throws(() => splitBatch(outputs, [2, 1], new Set(['boxes'])), (err: unknown) => err instanceof CorralError && err.code === 'INFERENCE_REJECTED');
+  });
+
   test('a single request passes through unchanged', () => {
     const only: TensorMap = { x: { datatype: 'FP32', shape: [2, 1], data: Float32Array.of(1, 2) } };
     assert.equal(concatBatch([only]), only);
-    assert.deepEqual(splitBatch(only, [2]), [only]);
+    assert.deepEqual(splitBatch(only, [2], new Set(['x'])), [only]);
   });
 });
