@@ -1,7 +1,8 @@
-import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CorralError } from '../errors/index.js';
+import { lockOptions, triesExhausted } from '../queue/attempts.js';
 import { connectRedis } from '../queue/redis-connection.js';
 import { RedisNames } from '../queue/redis-names.js';
 import { JobListeners } from './job-listeners.js';
@@ -52,7 +53,7 @@ export class BullMqJobQueue implements JobQueue {
     this.events = new QueueEvents(this.names.jobsQueue, { connection, prefix: options.prefix });
     this.worker = new Worker(this.names.jobsQueue, (job) => this.run(job), {
       connection, prefix: options.prefix, concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(options.lockDurationMs / 2)), maxStalledCount: 2,
+      ...lockOptions(options.lockDurationMs, options.attempts),
     });
     const warn = (err: Error) => options.logger.warn({ err: err.message }, 'job queue redis error');
     this.queue.on('error', warn);
@@ -139,6 +140,10 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async run(job: Job<JobSpec, JobOutcome>): Promise<JobOutcome> {
+    if (triesExhausted(job)) {
+      // The gateways that started it stopped (or failed) each time: CORRAL_JOB_ATTEMPTS are used up.
+      throw new UnrecoverableError(`The job was started ${job.opts.attempts ?? 1} times and did not finish; it was not run again.`);
+    }
     this.running++;
     try {
       await job.updateProgress(50);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { toCorralError } from '../errors/index.js';
 import type { ModelRef } from '../runtimes/runtime.js';
 import type { WorkerPool } from '../workers/index.js';
+import { lockOptions, triesExhausted } from './attempts.js';
 import { connectRedis } from './redis-connection.js';
 import { RedisNames } from './redis-names.js';
 import { publishHeartbeat } from './worker-heartbeat.js';
@@ -20,6 +21,11 @@ export interface RemoteWorkerOptions {
   concurrency: number;
   /** How long a job's lock lasts without renewal: a killed worker's job is retried elsewhere after it. */
   lockDurationMs: number;
+  /**
+   * CORRAL_JOB_ATTEMPTS. Each job carries the gateway's own value, which is what
+   * bounds its tries; this only bounds stalls as a backstop (see queue/attempts.ts).
+   */
+  attempts?: number;
   pool: WorkerPool;
   logger: Logger;
 }
@@ -66,14 +72,12 @@ export class RemoteWorker {
 
   private consume(name: string): void {
     if (this.consumers.has(name)) return;
-    const { concurrency, lockDurationMs, prefix, redisUrl, logger } = this.options;
+    const { concurrency, lockDurationMs, attempts, prefix, redisUrl, logger } = this.options;
     const worker = new Worker(this.names.inferenceQueue(name), (job) => this.process(job), {
       connection: { url: redisUrl, maxRetriesPerRequest: null },
       prefix,
       concurrency,
-      lockDuration: lockDurationMs,
-      stalledInterval: Math.max(1000, Math.floor(lockDurationMs / 2)),
-      maxStalledCount: 2,
+      ...lockOptions(lockDurationMs, attempts),
     });
     worker.on('error', (err) => logger.warn({ err: err.message, service: name }, 'queue worker error'));
     this.consumers.set(name, worker);
@@ -82,6 +86,12 @@ export class RemoteWorker {
 
   private async process(job: Job): Promise<string> {
     const { ref, input } = job.data as { ref: ModelRef; input: string };
+    if (triesExhausted(job)) {
+      // Every earlier try ended with its worker gone (or failing): CORRAL_JOB_ATTEMPTS are used up.
+      const tries = job.opts.attempts ?? 1;
+      throw new UnrecoverableError(encodeFailure('INFERENCE_FAILED',
+        `Model '${ref.name ?? ref.key}' was tried ${tries} time${tries === 1 ? '' : 's'} and its worker died or failed each time; it was not run again.`));
+    }
     this.active++;
     try {
       const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object));

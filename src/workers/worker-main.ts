@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { InvalidInputError } from '../runtimes/input-error.js';
 import { runtimeNamed } from '../runtimes/registry.js';
 import type { RuntimeEnv } from '../runtimes/runtime.js';
 import { ModelCache } from './model-cache.js';
@@ -53,11 +54,14 @@ async function handle(message: ToWorker): Promise<void> {
   }
 }
 
+/**
+ * By the error's type, never its message: only a runtime's input checks (and the
+ * onnx runtime, for onnxruntime's own rejection of a feed) say the client is at
+ * fault. Anything else is the server's failure, however it is worded.
+ */
 function classify(err: unknown): WorkerErrorKind {
   if (err instanceof LoadError) return 'load';
-  // onnxruntime reports bad feeds (wrong dims/types) as plain Errors from Run().
-  const text = (err as Error)?.message ?? '';
-  if (/input|dimension|shape|type|index|invalid|got/i.test(text)) return 'input';
+  if (err instanceof InvalidInputError) return 'input';
   return 'internal';
 }
 

@@ -13,6 +13,7 @@
  */
 import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
 import type { EmbeddingResult, TextListInput, TextListOutput } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { WordVectorEmbedder } from './sentence-embedder.js';
 import { acquireWordVectors, releaseWordVectors } from './word-vectors.js';
 
@@ -20,7 +21,7 @@ import { acquireWordVectors, releaseWordVectors } from './word-vectors.js';
 export function textsOf(input: unknown, runtime: string): string[] {
   const texts = (input as TextListInput | null)?.texts;
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
-    throw new Error(`${runtime}: invalid input, expected { texts: string[] }`);
+    throw new InvalidInputError(`${runtime}: invalid input, expected { texts: string[] }`);
   }
   return texts;
 }

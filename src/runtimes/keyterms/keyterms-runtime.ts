@@ -26,6 +26,7 @@ import { acquireBuiltinEmbedder, releaseBuiltinEmbedder, textsOf } from '../embe
 import type { SentenceEmbedder } from '../embed/sentence-embedder.js';
 import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
 import type { Keyterm, TextListInput, TextListOutput } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { extractCandidates, type Candidate } from './candidates.js';
 import { DEFAULT_RRF_K, ranksOf, reciprocalRankFusion } from './rank-fusion.js';
 import { similarityScoresBatch } from './similarity-score.js';
@@ -45,13 +46,13 @@ export interface KeytermOptions {
 function positiveInt(options: Record<string, unknown>, key: string, fallback: number): number {
   const v = options[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`keyterms: invalid options.${key} ${JSON.stringify(v)}, expected a positive integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InvalidInputError(`keyterms: invalid options.${key} ${JSON.stringify(v)}, expected a positive integer`);
   return v;
 }
 
 function resolveOptions(options: Record<string, unknown> = {}): Required<KeytermOptions> {
   const rrfK = options.rrfK ?? DEFAULT_RRF_K;
-  if (typeof rrfK !== 'number' || !(rrfK >= 0) || !Number.isFinite(rrfK)) throw new Error(`keyterms: invalid options.rrfK ${JSON.stringify(rrfK)}, expected a number >= 0`);
+  if (typeof rrfK !== 'number' || !(rrfK >= 0) || !Number.isFinite(rrfK)) throw new InvalidInputError(`keyterms: invalid options.rrfK ${JSON.stringify(rrfK)}, expected a number >= 0`);
   return {
     top: positiveInt(options, 'top', 5),
     rrfK,

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
 import type { OcrInput, OcrLine, OcrOutput } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { prepareImage } from './prepare-image.js';
 
 /*
@@ -179,7 +180,7 @@ class OcrModel implements LoadedModel {
     const engine = this.#engine;
     if (!engine) throw new Error('ocr: the model has been disposed');
     const image = (input as Partial<OcrInput> | null)?.image;
-    if (!(image instanceof Uint8Array)) throw new TypeError('ocr: input must be { image: Uint8Array } holding encoded image bytes');
+    if (!(image instanceof Uint8Array)) throw new InvalidInputError('ocr: input must be { image: Uint8Array } holding encoded image bytes');
     const prepared = await prepareImage(image, this.maxSide);
     const found = await engine.detect(prepared.png);
     const lines: OcrLine[] = [];

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { datatypeFromOrt, ortTypeOf, type Tensor, type TensorMap, type TensorSpec } from '../tensor.js';
+import { InvalidInputError } from '../input-error.js';
 import type { LoadedModel, ModelRef, ModelSignature, Runtime, RuntimeEnv } from '../runtime.js';
 
 /** Input of the onnx runtime: named tensors and, optionally, which outputs to compute. */
@@ -26,6 +27,30 @@ function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[]): Tenso
   return specs;
 }
 
+/**
+ * onnxruntime's own checks of the feeds and fetches, done before the graph runs.
+ * onnxruntime-node gives them no error class or code: onnxruntime-common throws
+ * `Error`/`RangeError` from its argument checks (inference-session-impl.js), and
+ * the native binding rethrows the C++ status as a plain `Error` with only its
+ * message (InferenceSession::ValidateInputs/ValidateOutputs). So these are the
+ * exact message openings of those checks; a failure inside the graph, or any
+ * other error, is not the client's fault.
+ */
+const FEED_REJECTIONS: readonly RegExp[] = [
+  /^Got invalid dimensions for input: /,
+  /^Invalid rank for input: /,
+  /^Unexpected input data type\. Actual: /,
+  /^input '[^']*' is missing in 'feeds'\.$/,
+  /^'fetches' contains invalid output name: /,
+  /^Invalid input name: /,
+  /^Invalid output name: /i,
+];
+
+function isFeedRejection(err: unknown): boolean {
+  if (!(err instanceof Error) || (err.constructor !== Error && !(err instanceof RangeError))) return false;
+  return FEED_REJECTIONS.some((re) => re.test(err.message));
+}
+
 const toOrt = (t: Tensor) => new ort.Tensor(ortTypeOf(t.datatype) as 'float32', t.data as Float32Array, t.shape);
 
 function fromOrt(value: ort.OnnxValue): Tensor {
@@ -44,7 +69,12 @@ class OnnxModel implements LoadedModel {
     const { inputs, outputs } = input as OnnxRequest;
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(inputs)) feeds[name] = toOrt(tensor);
-    const results = await this.session.run(feeds, outputs?.length ? outputs : this.tensorOutputs);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(feeds, outputs?.length ? outputs : this.tensorOutputs);
+    } catch (err) {
+      throw isFeedRejection(err) ? new InvalidInputError((err as Error).message) : err;
+    }
     const out: TensorMap = {};
     for (const [name, value] of Object.entries(results)) out[name] = fromOrt(value);
     return out;

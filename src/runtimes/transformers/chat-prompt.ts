@@ -1,18 +1,19 @@
 // Turns chat messages into the prompt text a causal LM continues.
 
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { InvalidInputError } from '../input-error.js';
 import type { ChatMessage } from '../task-io.js';
 
 const ROLES = new Set(['system', 'user', 'assistant']);
 
 export function readMessages(messages: unknown): ChatMessage[] {
-  if (!Array.isArray(messages) || messages.length === 0) throw new Error('text-generation: messages must be a non-empty array');
+  if (!Array.isArray(messages) || messages.length === 0) throw new InvalidInputError('text-generation: messages must be a non-empty array');
   messages.forEach((m: unknown, i) => {
     const { role, content } = (m ?? {}) as Partial<ChatMessage>;
     if (typeof role !== 'string' || !ROLES.has(role)) {
-      throw new Error(`text-generation: messages[${i}].role must be one of system, user, assistant`);
+      throw new InvalidInputError(`text-generation: messages[${i}].role must be one of system, user, assistant`);
     }
-    if (typeof content !== 'string') throw new Error(`text-generation: messages[${i}].content must be a string`);
+    if (typeof content !== 'string') throw new InvalidInputError(`text-generation: messages[${i}].content must be a string`);
   });
   return messages as ChatMessage[];
 }

@@ -1,6 +1,7 @@
 // text-classification: TextListInput (options.topK) → TextListOutput<LabelScore[]>.
 
 import type { LabelScore, TextListOutput } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { encodeBatch, float32Data, forward, labelNames, sigmoid, softmax, type TaskRunner, type TextModel } from './task.js';
 import { readTextList } from './text-input.js';
 
@@ -9,7 +10,7 @@ export function readTopK(options: Record<string, unknown> | undefined): number {
   const topK = options?.topK;
   if (topK === undefined || topK === null) return 1;
   if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 1) {
-    throw new Error(`text-classification: options.topK must be a positive integer (got ${JSON.stringify(topK)})`);
+    throw new InvalidInputError(`text-classification: options.topK must be a positive integer (got ${JSON.stringify(topK)})`);
   }
   return topK;
 }

@@ -4,6 +4,7 @@
 
 import type { PreTrainedModel, Tensor, TextStreamer } from '@huggingface/transformers';
 import type { GenerateChunk, GenerateInput, GenerateOutput } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { chatPrompt, hasChatTemplate, readMessages } from './chat-prompt.js';
 import { GenerationStream } from './generation-stream.js';
 import type { TaskRunner, TextModel } from './task.js';
@@ -21,15 +22,15 @@ interface Sampling {
 
 function readSampling(input: GenerateInput): Sampling {
   const { maxNewTokens = DEFAULT_MAX_NEW_TOKENS, temperature, topP, topK, doSample, stop = [] } = input;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new Error('text-generation: maxNewTokens must be a positive integer');
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new InvalidInputError('text-generation: maxNewTokens must be a positive integer');
   if (temperature !== undefined && (typeof temperature !== 'number' || !(temperature >= 0))) {
-    throw new Error('text-generation: temperature must be a number >= 0');
+    throw new InvalidInputError('text-generation: temperature must be a number >= 0');
   }
-  if (topP !== undefined && (typeof topP !== 'number' || !(topP > 0 && topP <= 1))) throw new Error('text-generation: topP must be in (0, 1]');
-  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new Error('text-generation: topK must be a positive integer');
-  if (doSample !== undefined && typeof doSample !== 'boolean') throw new Error('text-generation: doSample must be a boolean');
+  if (topP !== undefined && (typeof topP !== 'number' || !(topP > 0 && topP <= 1))) throw new InvalidInputError('text-generation: topP must be in (0, 1]');
+  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new InvalidInputError('text-generation: topK must be a positive integer');
+  if (doSample !== undefined && typeof doSample !== 'boolean') throw new InvalidInputError('text-generation: doSample must be a boolean');
   if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string' && s !== '')) {
-    throw new Error('text-generation: stop must be an array of non-empty strings');
+    throw new InvalidInputError('text-generation: stop must be an array of non-empty strings');
   }
   const sampling: Sampling = { maxNewTokens, doSample: doSample ?? (temperature !== undefined && temperature > 0), stop };
   if (temperature !== undefined && temperature > 0) sampling.temperature = temperature;
@@ -54,7 +55,7 @@ export function textGeneration(m: TextModel): TaskRunner {
   const { model, tokenizer } = m;
   const eos = eosIds(model, tokenizer.eos_token_id);
   return async (rawInput, emit): Promise<GenerateOutput> => {
-    if (typeof rawInput !== 'object' || rawInput === null) throw new Error('text-generation: input must be an object { prompt } or { messages }');
+    if (typeof rawInput !== 'object' || rawInput === null) throw new InvalidInputError('text-generation: input must be an object { prompt } or { messages }');
     const input = rawInput as GenerateInput;
     const sampling = readSampling(input);
 
@@ -68,12 +69,12 @@ export function textGeneration(m: TextModel): TaskRunner {
       // Like transformers.js's pipeline: special tokens only if the tokenizer asks for them.
       addSpecialTokens = Boolean(tokenizer.add_bos_token || tokenizer.add_eos_token);
     } else {
-      throw new Error('text-generation: input needs a prompt (string) or messages');
+      throw new InvalidInputError('text-generation: input needs a prompt (string) or messages');
     }
 
     const encoded = tokenizer(prompt, { add_special_tokens: addSpecialTokens });
     const promptTokens = encoded.input_ids.dims.at(-1) ?? 0;
-    if (promptTokens === 0) throw new Error('text-generation: the prompt is empty');
+    if (promptTokens === 0) throw new InvalidInputError('text-generation: the prompt is empty');
 
     const stream = new GenerationStream(tokenizer, sampling.stop, emit as ((chunk: GenerateChunk) => void) | undefined);
     const sequences = (await model.generate({

@@ -3,6 +3,7 @@
 // pipeline with aggregation 'none', plus approximate character offsets.
 
 import type { TextListOutput, TokenEntity } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { encodeBatch, float32Data, forward, labelNames, softmax, type TaskRunner, type TextModel } from './task.js';
 import { readTextList } from './text-input.js';
 
@@ -10,7 +11,7 @@ function readIgnoreLabels(options: Record<string, unknown> | undefined): Set<str
   const ignore = options?.ignoreLabels;
   if (ignore === undefined) return new Set(['O']);
   if (!Array.isArray(ignore) || !ignore.every((l) => typeof l === 'string')) {
-    throw new Error('token-classification: options.ignoreLabels must be an array of strings');
+    throw new InvalidInputError('token-classification: options.ignoreLabels must be an array of strings');
   }
   return new Set(ignore);
 }

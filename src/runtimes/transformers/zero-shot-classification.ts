@@ -5,6 +5,7 @@
 
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { TextListOutput, ZeroShotResult } from '../task-io.js';
+import { InvalidInputError } from '../input-error.js';
 import { encodeBatch, float32Data, forward, softmax, type TaskRunner, type TextModel } from './task.js';
 import { readTextList } from './text-input.js';
 
@@ -21,16 +22,16 @@ interface ZeroShotOptions {
 function readOptions(options: Record<string, unknown> | undefined): ZeroShotOptions {
   const labels = options?.labels;
   if (!Array.isArray(labels) || labels.length === 0) {
-    throw new Error('zero-shot-classification: options.labels must be a non-empty array of candidate labels');
+    throw new InvalidInputError('zero-shot-classification: options.labels must be a non-empty array of candidate labels');
   }
   labels.forEach((l, i) => {
-    if (typeof l !== 'string' || l.trim() === '') throw new Error(`zero-shot-classification: options.labels[${i}] must be a non-empty string`);
+    if (typeof l !== 'string' || l.trim() === '') throw new InvalidInputError(`zero-shot-classification: options.labels[${i}] must be a non-empty string`);
   });
   const multiLabel = options?.multiLabel ?? false;
-  if (typeof multiLabel !== 'boolean') throw new Error('zero-shot-classification: options.multiLabel must be a boolean');
+  if (typeof multiLabel !== 'boolean') throw new InvalidInputError('zero-shot-classification: options.multiLabel must be a boolean');
   const template = options?.hypothesisTemplate ?? DEFAULT_TEMPLATE;
   if (typeof template !== 'string' || !template.includes('{}')) {
-    throw new Error("zero-shot-classification: options.hypothesisTemplate must be a string containing '{}'");
+    throw new InvalidInputError("zero-shot-classification: options.hypothesisTemplate must be a string containing '{}'");
   }
   return { labels: labels as string[], multiLabel, template };
 }
