@@ -9,6 +9,12 @@ export interface BatchingConfig {
   maxQueueDelayMicroseconds: number;
 }
 
+/** What CORRAL_HOME/corral.json may set for one model or service (by name). */
+export interface ModelOverride extends Partial<BatchingConfig> {
+  /** Limit on one inference request, overriding CORRAL_REQUEST_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
 export interface CorralConfig {
   home: string;
   host: string;
@@ -23,10 +29,15 @@ export interface CorralConfig {
   /** Largest JSON body accepted by the inference routes. */
   maxBodyBytes: number;
   batching: BatchingConfig;
-  /** Per-model overrides read from CORRAL_HOME/corral.json. */
-  modelOverrides: Record<string, Partial<BatchingConfig>>;
+  /** Per-model (or per-service) overrides read from CORRAL_HOME/corral.json. */
+  modelOverrides: Record<string, ModelOverride>;
   /** Rows queued per model past which new requests get 429 (backpressure). */
   maxQueuedRows: number;
+  /**
+   * Limit on a whole inference request (CORRAL_REQUEST_TIMEOUT_MS), unless the model
+   * sets its own `timeout_ms`: past it the request gets 504 TIMEOUT and the worker
+   * stuck on it is killed and replaced. Also bounds the wait for a ready worker.
+   */
   requestTimeoutMs: number;
   logLevel: string;
   /** May services download models from the Hugging Face hub? Off in tests (no network). */

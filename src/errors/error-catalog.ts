@@ -38,7 +38,7 @@ export const ERROR_CATALOG = {
   NO_WORKERS: { status: 503, summary: 'No worker process is available to run the model.' },
   SERVICE_NOT_READY: { status: 503, summary: 'The service exists but is not RUNNING; the message gives its state.' },
   INFERENCE_FAILED: { status: 503, summary: 'The model could not be run after retrying on other workers.' },
-  TIMEOUT: { status: 504, summary: 'The model did not answer in time.' },
+  TIMEOUT: { status: 504, summary: 'The model (or service) did not answer within its time limit (CORRAL_REQUEST_TIMEOUT_MS, or its own timeout_ms); the worker stuck on it was restarted.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -11,6 +11,11 @@ export interface ExecutionTarget<I, O> {
   ref: ModelRef;
   /** Metrics label: the model or service name. */
   label: string;
+  /**
+   * How requests join into batches and results split back. For a repository
+   * model it is built from the model's signature (`tensorCodecFor(model.outputs)`),
+   * which says which outputs have a batch dimension.
+   */
   codec: BatchCodec<I, O>;
   /** Read on every scheduling decision, so a change applies at once. */
   batching: () => BatchingConfig;

@@ -43,6 +43,10 @@ export function createMetrics() {
       name: 'corral_worker_restarts_total', help: 'Worker processes restarted after they exited unexpectedly.', registers,
     }),
     workersReady: new Gauge({ name: 'corral_workers_ready', help: 'Worker processes ready to take work.', registers }),
+    inferenceTimeouts: new Counter({
+      name: 'corral_inference_timeouts_total', help: 'Inference requests answered 504 TIMEOUT because the model ran past its time limit, by model.',
+      labelNames: ['model'] as const, registers,
+    }),
     remoteQueueWaiting: new Gauge({
       name: 'corral_queue_waiting_jobs', help: 'Jobs waiting in the Redis queue of a service (scale-out mode).',
       labelNames: ['service'] as const, registers,

@@ -18,6 +18,8 @@ export interface ModelRecord {
   outputs: TensorSpec[];
   /** Settings made through the API; unset fields fall back to corral.json, then the server default. */
   batching: Partial<BatchingConfig>;
+  /** Limit on one inference request set through the API; unset = corral.json, then CORRAL_REQUEST_TIMEOUT_MS. */
+  timeoutMs?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -37,6 +39,7 @@ export function recordFromRow(row: ModelsTable, modelsDir: string): ModelRecord 
     inputs: JSON.parse(row.inputs_json) as TensorSpec[],
     outputs: JSON.parse(row.outputs_json) as TensorSpec[],
     batching,
+    ...(row.timeout_ms !== null && row.timeout_ms !== undefined ? { timeoutMs: row.timeout_ms } : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -87,6 +87,7 @@ export class ModelRepository {
         inputs_json: JSON.stringify(signature.inputs), outputs_json: JSON.stringify(signature.outputs),
         max_batch_size: previous?.batching.maxBatchSize ?? null,
         max_queue_delay_us: previous?.batching.maxQueueDelayMicroseconds ?? null,
+        timeout_ms: previous?.timeoutMs ?? null,
         created_at: previous?.createdAt ?? now, updated_at: now,
       };
       await this.db.insertInto('models').values(row)
@@ -106,10 +107,12 @@ export class ModelRepository {
     return this.update(name, { description });
   }
 
-  async setBatching(name: string, batching: Partial<BatchingConfig>): Promise<ModelRecord> {
-    const patch: { max_batch_size?: number; max_queue_delay_us?: number } = {};
+  /** Stores the given batching fields and, when given, the model's request time limit (`timeoutMs`). */
+  async setBatching(name: string, batching: Partial<BatchingConfig> & { timeoutMs?: number }): Promise<ModelRecord> {
+    const patch: { max_batch_size?: number; max_queue_delay_us?: number; timeout_ms?: number } = {};
     if (batching.maxBatchSize !== undefined) patch.max_batch_size = batching.maxBatchSize;
     if (batching.maxQueueDelayMicroseconds !== undefined) patch.max_queue_delay_us = batching.maxQueueDelayMicroseconds;
+    if (batching.timeoutMs !== undefined) patch.timeout_ms = batching.timeoutMs;
     return this.update(name, patch);
   }
 

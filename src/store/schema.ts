@@ -14,6 +14,8 @@ export interface ModelsTable {
   /** NULL = the server default. */
   max_batch_size: number | null;
   max_queue_delay_us: number | null;
+  /** Limit on one inference request in ms; NULL = corral.json, then CORRAL_REQUEST_TIMEOUT_MS. */
+  timeout_ms: number | null;
   created_at: string;
   updated_at: string;
 }

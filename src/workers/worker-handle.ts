@@ -7,6 +7,16 @@ import type { FromWorker, ToWorker, WorkerErrorKind } from './protocol.js';
 /** The worker exited while a request was in flight; the request may be retried elsewhere. */
 export class WorkerCrashedError extends Error {}
 
+/**
+ * A request ran past its time limit, so its worker was killed. Not retried: another
+ * worker would hang on it too. `limitMs` is the limit; `model` is the ModelRef's name or key.
+ */
+export class WorkerTimeoutError extends Error {
+  constructor(readonly model: string, readonly limitMs: number) {
+    super(`model '${model}' did not answer within ${limitMs} ms`);
+  }
+}
+
 /** A request the worker itself failed (bad input, unloadable model); retrying elsewhere will not help. */
 export class WorkerRequestError extends Error {
   constructor(message: string, readonly kind: WorkerErrorKind) {
@@ -22,6 +32,10 @@ interface Pending {
   resolve: (value: never) => void;
   reject: (err: Error) => void;
   onChunk?: (data: unknown) => void;
+  /** Model version key of a run, so a hang can tell its own requests from the others. */
+  key?: string;
+  /** Armed while a run has a time limit; a streamed chunk re-arms it (the model is making progress). */
+  timer?: NodeJS.Timeout;
 }
 
 export interface WorkerOptions {
@@ -33,6 +47,8 @@ export interface WorkerOptions {
   onReady: () => void;
   onExit: (code: number | null, signal: string | null) => void;
   onStats: (rssBytes: number) => void;
+  /** A run passed its time limit: the worker is being killed (onExit follows). */
+  onHang?: (model: ModelRef, limitMs: number) => void;
 }
 
 /** One worker process and the requests it has in flight. */
@@ -63,7 +79,10 @@ export class WorkerHandle {
     this.child.on('exit', (code, signal) => {
       this.state = 'exited';
       const crash = new WorkerCrashedError(`worker ${options.id} exited (${signal ?? `code ${code}`})`);
-      for (const p of this.pending.values()) p.reject(crash);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(crash);
+      }
       this.pending.clear();
       options.onExit(code, signal);
     });
@@ -77,8 +96,28 @@ export class WorkerHandle {
     return this.pending.size;
   }
 
-  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
-    return this.request((id) => ({ type: 'run', id, model, input }), onChunk);
+  /**
+   * Runs one batch. With `timeoutMs`, a run that has not answered (or streamed a
+   * chunk) for that long means the model hung: the worker is killed, every
+   * in-flight run of the same model version fails with WorkerTimeoutError, and the
+   * others fail with WorkerCrashedError so the pool re-sends them elsewhere.
+   */
+  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number): Promise<unknown> {
+    return this.request((id) => ({ type: 'run', id, model, input }), onChunk, (p) => {
+      if (timeoutMs === undefined || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return;
+      p.key = model.key;
+      const arm = () => {
+        clearTimeout(p.timer);
+        p.timer = setTimeout(() => this.hung(model, timeoutMs), timeoutMs);
+      };
+      arm();
+      if (p.onChunk) {
+        const relay = p.onChunk;
+        p.onChunk = (data) => { arm(); relay(data); };
+      } else {
+        p.onChunk = arm;
+      }
+    });
   }
 
   inspect(runtime: string, path: string): Promise<ModelSignature> {
@@ -97,13 +136,36 @@ export class WorkerHandle {
     return { id: this.options.id, pid: this.pid, state: this.state, outstanding: this.outstanding, rssBytes: this.rssBytes, loadedModels: this.loadedModels, restarts };
   }
 
-  private request<T>(build: (id: number) => ToWorker, onChunk?: (data: unknown) => void): Promise<T> {
+  private request<T>(build: (id: number) => ToWorker, onChunk?: (data: unknown) => void, arm?: (p: Pending) => void): Promise<T> {
     if (this.state === 'exited') return Promise.reject(new WorkerCrashedError(`worker ${this.options.id} has exited`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onChunk });
+      const p: Pending = { resolve: resolve as (v: never) => void, reject, onChunk };
+      this.pending.set(id, p);
+      arm?.(p);
       this.send(build(id));
     });
+  }
+
+  /**
+   * A run of `model` passed its limit. The worker stops taking work at once and is
+   * SIGKILLed (a hung native call cannot be interrupted any other way); the pool
+   * replaces it when it exits. Runs of the same model version are answered with the
+   * timeout and never retried, since they would hang a healthy worker too; runs of
+   * other models were only unlucky, and fail as a crash does, to be re-sent.
+   */
+  private hung(model: ModelRef, limitMs: number): void {
+    if (this.state === 'exited' && this.pending.size === 0) return;
+    this.state = 'exited';
+    const name = model.name ?? model.key;
+    const crash = new WorkerCrashedError(`worker ${this.options.id} was killed: model '${name}' hung on it`);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(p.key === model.key ? new WorkerTimeoutError(name, limitMs) : crash);
+    }
+    this.pending.clear();
+    this.options.onHang?.(model, limitMs);
+    this.child.kill('SIGKILL');
   }
 
   private send(message: ToWorker): void {
@@ -120,6 +182,7 @@ export class WorkerHandle {
   private settle(id: number): Pending | undefined {
     const p = this.pending.get(id);
     this.pending.delete(id);
+    clearTimeout(p?.timer);
     return p;
   }
 

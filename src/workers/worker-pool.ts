@@ -3,7 +3,7 @@ import { CorralError } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher, WorkerInfo } from '../queue/dispatcher.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
-import { WorkerCrashedError, WorkerHandle, WorkerRequestError } from './worker-handle.js';
+import { WorkerCrashedError, WorkerHandle, WorkerRequestError, WorkerTimeoutError } from './worker-handle.js';
 
 export interface WorkerPoolOptions {
   size: number;
@@ -14,6 +14,8 @@ export interface WorkerPoolOptions {
   memoryBudgetBytes: number;
   /** How long a request waits for a worker to become ready (e.g. during a restart). */
   readyTimeoutMs: number;
+  /** Default limit on one run (CORRAL_REQUEST_TIMEOUT_MS); default readyTimeoutMs, which is that same setting. */
+  requestTimeoutMs?: number;
   metrics: CorralMetrics;
   logger: Logger;
 }
@@ -41,16 +43,25 @@ export class WorkerPool implements InferenceDispatcher {
     while (this.slots.some((w) => w.state !== 'ready')) await this.nextReadyEvent(this.options.readyTimeoutMs);
   }
 
-  async run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
+  /**
+   * Runs one batch on the least busy ready worker. `limits.timeoutMs` (default
+   * CORRAL_REQUEST_TIMEOUT_MS) bounds the whole run, retries included: past it the
+   * worker running it is killed and replaced, and the batch fails with TIMEOUT.
+   */
+  async run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, limits?: { timeoutMs?: number }): Promise<unknown> {
     // A request is retried only when its worker died; more attempts than
     // workers means the model itself kills workers, and we stop feeding it.
     const attempts = Math.max(3, this.options.size + 1);
+    const limitMs = limits?.timeoutMs ?? this.options.requestTimeoutMs ?? this.options.readyTimeoutMs;
+    const deadline = limitMs > 0 ? Date.now() + limitMs : Infinity;
     let streamed = false;
     const relay = onChunk && ((data: unknown) => { streamed = true; onChunk(data); });
     for (let attempt = 1; ; attempt++) {
       const worker = await this.pick();
       try {
-        return await worker.run(model, input, relay);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new WorkerTimeoutError(model.name ?? model.key, limitMs);
+        return await worker.run(model, input, relay, Number.isFinite(left) ? left : undefined);
       } catch (err) {
         // A stream the client has partly seen cannot be replayed without duplicating text.
         if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing && !streamed) {
@@ -123,6 +134,10 @@ export class WorkerPool implements InferenceDispatcher {
         this.wake();
       },
       onStats: (rss) => metrics.workerRss.set({ worker: id }, rss),
+      onHang: (model, limitMs) => {
+        this.updateReadyGauge();
+        logger.warn({ worker: id, model: model.name ?? model.key, limitMs }, 'a model hung past its time limit; killing its worker');
+      },
       onExit: (code, signal) => {
         this.updateReadyGauge();
         if (this.closing) return;
@@ -174,6 +189,7 @@ export class WorkerPool implements InferenceDispatcher {
 
   private translate(err: unknown, name: string, attempts: number): Error {
     if (err instanceof CorralError) return err;
+    if (err instanceof WorkerTimeoutError) return timeoutError(name, err.limitMs);
     if (err instanceof WorkerRequestError) {
       if (err.kind === 'input') return new CorralError('INFERENCE_REJECTED', `Model '${name}' rejected the input: ${err.message}`);
       if (err.kind === 'load') return new CorralError('INFERENCE_FAILED', `Model '${name}' could not be loaded: ${err.message}`);
@@ -187,4 +203,11 @@ export class WorkerPool implements InferenceDispatcher {
     }
     return err as Error;
   }
+}
+
+/** TIMEOUT for a batch that ran past its limit (InferenceService words it for the client). */
+function timeoutError(name: string, limitMs: number): CorralError {
+  return new CorralError('TIMEOUT',
+    `Model '${name}' did not answer within its time limit of ${limitMs} ms; the worker running it was restarted. ` +
+    'Raise the limit with CORRAL_REQUEST_TIMEOUT_MS or the model\'s timeout_ms.');
 }

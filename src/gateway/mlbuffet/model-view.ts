@@ -14,6 +14,8 @@ export function modelView(model: ModelRecord, inference: InferenceService) {
     inputs: model.inputs,
     outputs: model.outputs,
     dynamic_batching: { max_batch_size: batching.maxBatchSize, max_queue_delay_microseconds: batching.maxQueueDelayMicroseconds },
+    /** Limit on one inference request, in ms: the model's own, corral.json's, or CORRAL_REQUEST_TIMEOUT_MS. */
+    timeout_ms: inference.timeoutOf(model.name),
     created_at: model.createdAt,
     updated_at: model.updatedAt,
   };

@@ -14,6 +14,8 @@ const NameParams = Type.Object({ name: Type.String() });
 const BatchingBody = Type.Object({
   max_batch_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
   max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  /** Limit on one inference request of this model, in ms (default CORRAL_REQUEST_TIMEOUT_MS). */
+  timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
 }, { additionalProperties: false });
 
 /**
@@ -71,7 +73,8 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
 
   app.get('/api/v1/models/:name/config', { schema: { params: NameParams }, config: read }, async (req) => {
     req.principal.assertCanUse(req.params.name);
-    return envelope(200, 'OK', { dynamic_batching: snakeBatching(inference.batchingOf(repository.get(req.params.name))) });
+    const model = repository.get(req.params.name);
+    return envelope(200, 'OK', { dynamic_batching: snakeBatching(inference.batchingOf(model)), timeout_ms: inference.timeoutOf(model.name) });
   });
 
   app.patch('/api/v1/models/:name/config', { schema: { params: NameParams, body: BatchingBody }, config: write }, async (req) => {
@@ -79,9 +82,12 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
     const model = await repository.setBatching(req.params.name, {
       maxBatchSize: req.body.max_batch_size,
       maxQueueDelayMicroseconds: req.body.max_queue_delay_microseconds,
+      timeoutMs: req.body.timeout_ms,
     });
     audit(req, 'model.config', model.name, req.body);
-    return envelope(200, `Batching of model ${model.name} updated`, { dynamic_batching: snakeBatching(inference.batchingOf(model)) });
+    return envelope(200, `Batching of model ${model.name} updated`, {
+      dynamic_batching: snakeBatching(inference.batchingOf(model)), timeout_ms: inference.timeoutOf(model.name),
+    });
   });
 
   const predict = async (req: FastifyRequest<{ Params: { name: string }; Body: unknown }>) => {

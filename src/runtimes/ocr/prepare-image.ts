@@ -1,4 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
+import { InvalidInputError } from '../input-error.js';
 
 /** PP-OCR detection needs width and height to be multiples of 32. */
 const BLOCK = 32;
@@ -17,7 +18,8 @@ export interface PreparedImage {
   scaleY: number;
 }
 
-const notAnImage = (detail: string) => new Error(`not an image: ${detail}`);
+// A bad or oversized image is the client's input: a 400, not a worker failure.
+const notAnImage = (detail: string) => new InvalidInputError(`not an image: ${detail}`);
 /** libvips messages can span lines ("vipspng: libpng read error\nvips2png: ..."): keep the first. */
 const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0]!.trim();
 
@@ -41,7 +43,7 @@ export async function prepareImage(bytes: Uint8Array, maxSide: number): Promise<
   const rawH = meta.height;
   if (!rawW || !rawH) throw notAnImage(`could not read the dimensions of the ${meta.format ?? 'unknown'} image`);
   if (rawW * rawH > MAX_INPUT_PIXELS) {
-    throw new Error(`image too large: ${rawW}x${rawH} exceeds ${MAX_INPUT_PIXELS} pixels`);
+    throw new InvalidInputError(`image too large: ${rawW}x${rawH} exceeds ${MAX_INPUT_PIXELS} pixels`);
   }
   const width = meta.autoOrient?.width ?? rawW;
   const height = meta.autoOrient?.height ?? rawH;
