@@ -20,6 +20,13 @@ export interface SbatchOptions {
   output: string;
   /** Working directory of the job. */
   chdir?: string;
+  /**
+   * Let Slurm requeue the job (after a node failure, on preemption with
+   * PreemptMode=REQUEUE, or `scontrol requeue`) even where the cluster's
+   * JobRequeue=0 makes batch jobs non-requeueable by default. A service's job
+   * is safe to run again: its next run loads the model and registers anew.
+   */
+  requeue?: boolean;
 }
 
 const SERVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -70,6 +77,7 @@ export function sbatchOptions(spec: LaunchSpec, profile: Profile, workDir: strin
     ...(profile.gpus !== undefined ? { gpus: profile.gpus } : {}),
     output: log,
     chdir: workDir,
+    requeue: true,
   };
 }
 
@@ -109,6 +117,7 @@ export function sbatchDirectives(options: SbatchOptions): string[] {
     assertWorkDir(options.chdir);
     add(`--chdir=${options.chdir}`);
   }
+  if (options.requeue) add('--requeue');
   return lines;
 }
 

@@ -15,7 +15,7 @@ import type { BackendState, JobReport, LaunchResult, LaunchSpec, Launcher } from
 import type { Profile } from '../profiles/profile.js';
 import type { CommandResult, CommandRunner } from './command-runner.js';
 import { assertWorkDir, jobPaths, renderSbatchScript, sbatchOptions } from './sbatch-script.js';
-import { describeExitCode, mapSlurmState, normalizeSlurmState } from './slurm-state.js';
+import { PAUSED_SLURM_STATES, describeExitCode, mapSlurmState, normalizeSlurmState } from './slurm-state.js';
 
 export interface SlurmLauncherOptions {
   profile: Profile;
@@ -185,16 +185,19 @@ export class SlurmLauncher implements Launcher {
   }
 
   #liveReport(rawState: string, state: BackendState | undefined, reason: string | undefined, nodes: string | undefined): JobReport {
+    const raw = normalizeSlurmState(rawState);
     if (state === undefined) {
-      // A state this code does not know (a newer Slurm): the job exists, so it is at least submitted.
-      return { state: 'SUBMITTED', reason: `unrecognized Slurm job state ${normalizeSlurmState(rawState) || '(empty)'}` };
+      // A state this code does not know (a newer Slurm): the job exists, but whether it waits or runs is unknown.
+      // STARTING never moves a service backwards (only SUBMITTED, a job back in the queue, drops its endpoint).
+      return { state: 'STARTING', reason: `unrecognized Slurm job state ${raw || '(empty)'}` };
     }
     const report: JobReport = { state };
     const node = meaningful(nodes);
     if (node) report.node = node;
-    // For a pending job %R is why it waits (Resources, Priority, ...); for a running one it is the node list.
+    // For a pending job %R is why it waits (Resources, Priority, BeginTime, ...); for a running one it is the node list.
     const why = state === 'SUBMITTED' ? meaningful(reason) : undefined;
-    if (why) report.reason = `${normalizeSlurmState(rawState)}: ${why}`;
+    if (state === 'SUBMITTED') report.reason = why ? `${raw}: ${why}` : raw;
+    else if (PAUSED_SLURM_STATES.has(raw)) report.reason = `job ${raw} by Slurm: it does not answer until Slurm resumes it`;
     return report;
   }
 

@@ -10,6 +10,7 @@ import { jobFor } from './job-command.js';
 import { invokeRemote } from './remote-invoke.js';
 import type { ServiceRecord } from './service-record.js';
 import type { ServiceRegistry } from './service-registry.js';
+import { withServiceLock } from './service-monitor.js';
 import { serviceTarget } from './service-target.js';
 import { hostCredentialOf, newServiceToken, tokenHashOf } from './service-token.js';
 import type { Task } from './tasks.js';
@@ -105,15 +106,24 @@ export class ServiceRunner {
     return service;
   }
 
-  /** A job's host reports in: its endpoint (→ RUNNING) or why it could not start (→ FAILED). */
+  /**
+   * A job's host reports in: its endpoint (→ RUNNING) or why it could not start (→ FAILED).
+   * A job Slurm requeued runs again and registers again: the service is back to
+   * SUBMITTED (or STARTING) by then and takes the new endpoint. The check and the
+   * write run under the service's lock, on its current record, so the monitor
+   * cannot write over them with an older scheduler report.
+   */
   async register(service: ServiceRecord, report: { endpoint?: string; error?: string }): Promise<ServiceRecord> {
-    if (report.error !== undefined) return this.deps.registry.setStatus(service.id, 'FAILED', { reason: report.error, endpoint: null });
-    if (!report.endpoint) throw new CorralError('BAD_REQUEST', 'Send {"endpoint": "http://host:port"} or {"error": "..."}.');
-    if (['STOPPED', 'FAILED', 'TIMEOUT'].includes(service.status)) {
-      throw new CorralError('BAD_REQUEST', `Service '${service.name}' is ${service.status}; a host cannot revive it.`);
-    }
-    const endpoint = checkHostEndpoint(report.endpoint);
-    return this.deps.registry.setStatus(service.id, 'RUNNING', { endpoint, reason: null });
+    if (report.error === undefined && !report.endpoint) throw new CorralError('BAD_REQUEST', 'Send {"endpoint": "http://host:port"} or {"error": "..."}.');
+    return withServiceLock(service.id, async () => {
+      const current = this.deps.registry.find(service.id) ?? service;
+      if (report.error !== undefined) return this.deps.registry.setStatus(current.id, 'FAILED', { reason: report.error, endpoint: null });
+      if (['STOPPED', 'FAILED', 'TIMEOUT'].includes(current.status)) {
+        throw new CorralError('BAD_REQUEST', `Service '${current.name}' is ${current.status}; a host cannot revive it.`);
+      }
+      const endpoint = checkHostEndpoint(report.endpoint!);
+      return this.deps.registry.setStatus(current.id, 'RUNNING', { endpoint, reason: null });
+    });
   }
 
   /** Forgets a deleted service's loaded model. */
