@@ -127,7 +127,7 @@ describe('ocr runtime (builtin PP-OCRv4)', () => {
   });
 
   test('bytes that are not an image are rejected with a clear message', async () => {
-    await assert.rejects(ocr(Buffer.from('definitely not a picture')), /^Error: not an image: .*unsupported image format/);
+    await assert.rejects(ocr(Buffer.from('definitely not a picture')), /^InvalidInputError: not an image: .*unsupported image format/);
     await assert.rejects(ocr(new Uint8Array(0)), /not an image: the input is empty/);
     const png = await renderTextImage(['cut short']);
     await assert.rejects(ocr(png.subarray(0, 120)), (err: Error) => err.message.startsWith('not an image:') && !err.message.includes('\n'));

@@ -237,8 +237,11 @@ describe('WorkerPool: separate runs on one hung worker', () => {
       assert.ok(!(answered instanceof Error), String(answered));
       const label = answered as { label: { data: BigInt64Array } };
       assert.deepEqual(Array.from(label.label.data, Number), [2], 'iris was re-run on the replacement');
+      // The replacement process may still be starting when the answers arrive: wait for it (bounded).
+      const deadline = Date.now() + 30_000;
+      while (pool.workers()[0]!.pid === before!.pid && Date.now() < deadline) await sleep(20);
       const [after] = pool.workers();
-      assert.notEqual(after!.pid, before!.pid);
+      assert.notEqual(after!.pid, before!.pid, 'the hung worker was replaced');
       assert.equal(after!.restarts, 1);
       const sample = async (name: string, labels: Record<string, string>) =>
         (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
