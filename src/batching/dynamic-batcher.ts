@@ -39,6 +39,8 @@ export class DynamicBatcher<I, O> {
   private queuedRows = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Callers of drained(), woken when nothing is queued or running. */
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: BatcherOptions<I, O>) {}
 
@@ -57,6 +59,12 @@ export class DynamicBatcher<I, O> {
 
   get depth(): number {
     return this.queuedRows;
+  }
+
+  /** Resolves once every request submitted so far has been answered (a retired version waits for this). */
+  drained(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private pump(): void {
@@ -78,6 +86,11 @@ export class DynamicBatcher<I, O> {
       this.timer = undefined;
     }
     this.options.onQueueDepth?.(this.queuedRows);
+    if (this.queue.length === 0 && this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
   }
 
   /** The head request plus following compatible requests, within the row limit; not yet removed. */

@@ -117,9 +117,15 @@ export class InferenceService {
     return this.batchers.get(key)?.depth ?? 0;
   }
 
-  /** Forgets a target version: its batcher goes and workers unload it. */
-  retire(key: string): void {
+  /**
+   * Retires a target version: new requests no longer reach its batcher, the
+   * requests already queued or running for it are answered, and only then do
+   * the workers unload it. Resolves when they have been told to.
+   */
+  async retire(key: string): Promise<void> {
+    const batcher = this.batchers.get(key);
     this.batchers.delete(key);
+    await batcher?.drained();
     this.dispatcher.unload(key);
   }
 

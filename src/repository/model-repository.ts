@@ -21,7 +21,8 @@ export class ModelRepository {
   private readonly models = new Map<string, ModelRecord>();
   private readonly uploads = new Map<string, Promise<unknown>>();
   /** Called after a model version stops existing (delete, replace) so workers drop it. */
-  onVersionRetired: (key: string) => void = () => undefined;
+  /** Called when a version stops being current; the files go once the returned promise settles (its queued requests answered). */
+  onVersionRetired: (key: string) => void | Promise<void> = () => undefined;
 
   private constructor(
     private readonly db: Db,
@@ -135,7 +136,7 @@ export class ModelRepository {
   }
 
   private async retire(model: ModelRecord): Promise<void> {
-    this.onVersionRetired(modelRef(model).key);
+    await this.onVersionRetired(modelRef(model).key);
     if (this.models.get(model.name)?.version !== model.version) {
       await rm(dirname(model.path), { recursive: true, force: true });
     }

@@ -43,7 +43,7 @@ before(async () => {
   db = await openDatabase(join(home, 'corral.sqlite'));
   modelsDir = join(home, 'models');
   repo = await ModelRepository.open(db, modelsDir, inspect);
-  repo.onVersionRetired = (key) => retired.push(key);
+  repo.onVersionRetired = (key) => { retired.push(key); };
 });
 
 after(async () => {
