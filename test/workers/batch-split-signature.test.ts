@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildConstantOutputModel, CONSTANT_OUTPUT } from '../fixtures/index.js';
 import { postJson, startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';
+import { batchHistogram as histogramOf } from '../helpers/batch-metrics.js';
 
 const MODEL = 'constant-output';
 
@@ -39,15 +40,7 @@ async function infer(row: number[], outputs?: string[]): Promise<Output[]> {
   return body.outputs;
 }
 
-/** corral_batch_size histogram sum and count of the model, from /metrics. */
-async function batchHistogram(): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const read = (suffix: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`corral_batch_size_${suffix}{`) && l.includes(`model="${MODEL}"`));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-  };
-  return { sum: read('sum'), count: read('count') };
-}
+const batchHistogram = () => histogramOf(server.url, MODEL);
 
 const byName = (outputs: Output[], name: string): Output => {
   const o = outputs.find((t) => t.name === name);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { postJson, startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';
 import { mulberry32 } from '../fixtures/index.js';
+import { batchHistogram as histogramOf } from '../helpers/batch-metrics.js';
 
 const MODEL = 'encoder';
 const SEQ = 16;
@@ -47,15 +48,7 @@ async function infer(ids: number[]): Promise<number[]> {
   return pooled.data;
 }
 
-/** corral_batch_size histogram sum and count of the model, from /metrics. */
-async function batchHistogram(): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const read = (suffix: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`corral_batch_size_${suffix}{`) && l.includes(`model="${MODEL}"`));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-  };
-  return { sum: read('sum'), count: read('count') };
-}
+const batchHistogram = () => histogramOf(server.url, MODEL);
 
 function assertClose(actual: number[], expected: number[], what: string): void {
   assert.equal(actual.length, expected.length, what);
