@@ -25,6 +25,7 @@ export class AuditLog {
 
   constructor(private readonly db: Db, private readonly logger: Logger) {}
 
+  /** `who` is the request that did it (its principal and client address), or just an address. */
   record(action: string, who: { principal?: Principal; ip?: string }, target?: string, detail?: Record<string, unknown>): void {
     const principal = who.principal;
     const row = {

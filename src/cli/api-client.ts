@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { isLoopbackHost } from '../net/address-kind.js';
 import { EXIT, ExitError } from './exit-error.js';
+
+const hostOfUrl = (url: string) => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+};
 
 /** Where the CLI finds the gateway: --url, else CORRAL_HOST and CORRAL_PORT. */
 export function gatewayUrl(url?: string): string {
@@ -33,8 +42,6 @@ export interface Gateway {
 /** CORRAL_HOME/admin.key, as the gateway writes it on first start. */
 export const adminKeyFile = (env: NodeJS.ProcessEnv = process.env) => join(resolve(env.CORRAL_HOME || join(homedir(), '.corral')), 'admin.key');
 
-const LOOPBACK_URL = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
-
 /**
  * The API key to send, from (in order) --api-key, CORRAL_API_KEY, or the
  * admin key the gateway wrote to CORRAL_HOME/admin.key when it is readable,
@@ -50,7 +57,7 @@ export function resolveCredential(flag: string | undefined, env: NodeJS.ProcessE
   const fromEnv = env.CORRAL_API_KEY?.trim();
   if (fromEnv) return { key: fromEnv, source: { kind: 'env' } };
   const path = adminKeyFile(env);
-  if (!LOOPBACK_URL.test(url)) return { source: { kind: 'none', path, remote: true } };
+  if (!isLoopbackHost(hostOfUrl(url))) return { source: { kind: 'none', path, remote: true } };
   let fromFile = '';
   try {
     fromFile = readFileSync(path, 'utf8').trim();

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { ensureAdminKey } from '../auth/index.js';
+import { isLoopbackHost } from '../net/address-kind.js';
 import type { CorralConfig } from '../config/index.js';
 import { buildApp } from './app.js';
 import { createCorral, type Corral } from './corral.js';
@@ -15,11 +16,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i;
-
-/** Is this bind address reachable from this machine only? */
-export const isLoopbackAddress = (host: string) => LOOPBACK.test(host.trim());
-
 /**
  * CORRAL_AUTH=off opens every route; that is allowed only where no other machine can connect.
  * A service host in a cluster job (hostCredential set) is exempt: it binds every
@@ -27,7 +23,7 @@ export const isLoopbackAddress = (host: string) => LOOPBACK.test(host.trim());
  */
 export function assertAuthModeAllowed(config: CorralConfig): void {
   if (config.auth.hostCredential !== undefined) return;
-  if (config.auth.mode === 'off' && !isLoopbackAddress(config.host)) {
+  if (config.auth.mode === 'off' && !isLoopbackHost(config.host)) {
     throw new Error(`CORRAL_AUTH=off is allowed only on a loopback address (127.0.0.1, ::1); refusing to serve every route without a key on ${config.host}. Remove CORRAL_AUTH=off, or bind 127.0.0.1.`);
   }
 }

@@ -4,5 +4,5 @@ export { InProcessJobQueue } from './in-process-job-queue.js';
 export { BullMqJobQueue } from './bullmq-job-queue.js';
 export { executeJob } from './execute-job.js';
 export { deliverWebhook, signWebhook, webhookSender, type DeliverWebhookOptions, type WebhookSenderOptions } from './webhook.js';
-export { checkWebhookTarget, classifyAddress, embeddedIPv4, WebhookTargetError, type AddressKind, type WebhookLookup, type WebhookTarget } from './webhook-target.js';
+export { checkWebhookTarget, WebhookTargetError, type WebhookLookup, type WebhookTarget } from './webhook-target.js';
 export { loadWebhookSecret, webhookSecretPath } from './webhook-secret.js';

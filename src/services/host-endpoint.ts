@@ -1,19 +1,16 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { classifyAddress, type AddressKind } from '../net/address-kind.js';
 import { CorralError } from '../errors/index.js';
 
 /**
- * Addresses a service host may not register: link-local (where cloud metadata
- * services live, 169.254.169.254 among them) and unspecified ones. Loopback
- * and private addresses stay allowed: cluster nodes sit on private networks,
- * and a login node may run its jobs on this very machine.
+ * A service host may be loopback or private (cluster nodes sit on private
+ * networks; a login node may run its jobs on this very machine), but not
+ * link-local (where cloud metadata lives, 169.254.169.254 among them),
+ * unspecified, multicast or reserved.
  */
-const FORBIDDEN = new BlockList();
-FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4'); // link-local
-FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4'); // "this network": 0.0.0.0 and friends
-FORBIDDEN.addSubnet('fe80::', 10, 'ipv6'); // link-local
-FORBIDDEN.addAddress('::', 'ipv6'); // unspecified
-FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6'); // AWS instance metadata over IPv6
-FORBIDDEN.addAddress('100.100.100.200', 'ipv4'); // Alibaba Cloud instance metadata
+const NOT_A_HOST = new Set<AddressKind>(['link-local', 'unspecified', 'multicast', 'reserved']);
+/** Metadata services at addresses whose kind is otherwise allowed. */
+const METADATA_ADDRESSES = new Set(['fd00:ec2::254', '100.100.100.200']); // AWS over IPv6, Alibaba Cloud
 
 /** Names of cloud metadata services (compared lower-case, without a trailing dot). */
 const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
@@ -38,8 +35,7 @@ export function checkHostEndpoint(endpoint: string): string {
   // WHATWG URL parsing has already normalized IPv4 forms like 2852039166 or 0xa9.254.169.254.
   const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (host === '') throw bad('it has no host');
-  const family = isIP(host);
-  if (family !== 0 && FORBIDDEN.check(host, family === 4 ? 'ipv4' : 'ipv6')) {
+  if (isIP(host) !== 0 && (NOT_A_HOST.has(classifyAddress(host)) || METADATA_ADDRESSES.has(host))) {
     throw bad('link-local, unspecified and cloud metadata addresses are not service hosts');
   }
   if (METADATA_NAMES.has(host)) throw bad('cloud metadata services are not service hosts');

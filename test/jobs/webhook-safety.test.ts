@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { classifyAddress, embeddedIPv4, type AddressKind } from '../../src/net/address-kind.js';
 import {
-  checkWebhookTarget, classifyAddress, deliverWebhook, embeddedIPv4, loadWebhookSecret, signWebhook, WebhookTargetError,
-  type AddressKind, type JobView, type WebhookLookup,
+  checkWebhookTarget, deliverWebhook, loadWebhookSecret, signWebhook, WebhookTargetError,
+  type JobView, type WebhookLookup,
 } from '../../src/jobs/index.js';
 import { irisBody, labelsOf, submitJob, waitFor, waitForJob } from '../helpers/scale-out.js';
 import { postJson, startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';

@@ -73,6 +73,10 @@ describe('monitor races (real registry, scheduler answers held back)', () => {
     };
     return { launcher, wasAsked, answer: (report: JobReport) => answer(report) };
   }
+  /** One monitor pass that asks `held` for job states. */
+  const tickWith = (held: { launcher: Launcher }) =>
+    new ServiceMonitor(server.corral.services, server.corral.profiles, () => held.launcher, server.corral.logger).tick();
+
 
   let nextJob = 999_000;
   /** A job-backed service record in `status`, with a job id of its own that no real job has. */
@@ -99,7 +103,7 @@ describe('monitor races (real registry, scheduler answers held back)', () => {
     assert.equal(after.endpoint, 'http://127.0.0.1:7');
     // On fresh data the next tick leaves it RUNNING too.
     const again = heldLauncher(service.jobId!);
-    const next = new ServiceMonitor(server.corral.services, server.corral.profiles, () => again.launcher, server.corral.logger).tick();
+    const next = tickWith(again);
     await again.wasAsked;
     again.answer({ state: 'STARTING' });
     await next;
@@ -110,7 +114,7 @@ describe('monitor races (real registry, scheduler answers held back)', () => {
   test('a stale PENDING read does not send a host that registered meanwhile back to SUBMITTED', async () => {
     const service = await fakeService('race-pending', 'STARTING');
     const held = heldLauncher(service.jobId!);
-    const tick = new ServiceMonitor(server.corral.services, server.corral.profiles, () => held.launcher, server.corral.logger).tick();
+    const tick = tickWith(held);
     await held.wasAsked;
     await server.corral.runner.register(service, { endpoint: 'http://127.0.0.1:8' });
     held.answer({ state: 'SUBMITTED', reason: 'PENDING: Priority' });
@@ -124,7 +128,7 @@ describe('monitor races (real registry, scheduler answers held back)', () => {
   test("a host's failure reported while squeue runs keeps its reason over the job's exit code", async () => {
     const service = await fakeService('race-failed', 'STARTING');
     const held = heldLauncher(service.jobId!);
-    const tick = new ServiceMonitor(server.corral.services, server.corral.profiles, () => held.launcher, server.corral.logger).tick();
+    const tick = tickWith(held);
     await held.wasAsked;
     await server.corral.runner.register(service, { error: 'the model could not be loaded: no weights' });
     held.answer({ state: 'FAILED', reason: 'Slurm job FAILED, exit code 1' });
@@ -138,7 +142,7 @@ describe('monitor races (real registry, scheduler answers held back)', () => {
   test('a RUNNING service whose job is back in the queue goes SUBMITTED without its endpoint', async () => {
     const service = await fakeService('requeued-fake', 'RUNNING', 'http://127.0.0.1:9');
     const held = heldLauncher(service.jobId!);
-    const tick = new ServiceMonitor(server.corral.services, server.corral.profiles, () => held.launcher, server.corral.logger).tick();
+    const tick = tickWith(held);
     await held.wasAsked;
     held.answer({ state: 'SUBMITTED', reason: 'PENDING: BeginTime' });
     await tick;

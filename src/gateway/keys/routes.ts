@@ -59,7 +59,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (a
       expiresAt: expiry(req.body.expires_at) ?? null,
       secret: req.body.secret,
     });
-    audit.record('key.create', { principal: req.principal, ip: req.ip }, key.id, { name: key.name, scopes: key.scopes, imported: key.imported });
+    audit.record('key.create', req, key.id, { name: key.name, scopes: key.scopes, imported: key.imported });
     reply.code(201);
     return { ...keyView(key), key: secret };
   });
@@ -75,13 +75,13 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (a
       rateLimit: rateLimitOf(req.body.rate_limit),
       expiresAt: expiry(req.body.expires_at),
     });
-    audit.record('key.update', { principal: req.principal, ip: req.ip }, key.id, { changed: Object.keys(req.body) });
+    audit.record('key.update', req, key.id, { changed: Object.keys(req.body) });
     return keyView(key);
   });
 
   app.delete('/api/keys/:id', { schema: { params: IdParams }, config: admin }, async (req) => {
     const key = await keys.revoke(req.params.id);
-    audit.record('key.revoke', { principal: req.principal, ip: req.ip }, key.id, { name: key.name });
+    audit.record('key.revoke', req, key.id, { name: key.name });
     return keyView(key);
   });
 };

@@ -28,8 +28,6 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   const infer = { api: 'mlbuffet', auth: 'infer' } as const;
   const read = { auth: 'read' } as const;
   const write = { auth: 'models:write' } as const;
-  const audit = (req: FastifyRequest, action: string, name: string, detail?: Record<string, unknown>) =>
-    corral.audit.record(action, { principal: req.principal, ip: req.ip }, name, detail);
 
   app.get('/', { config: { auth: 'public' } }, async () => envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help'));
   app.get('/help', { config: { auth: 'public' } }, async () => envelope(200, 'Corral MLBuffet-compatible API', { routes: HELP }));
@@ -50,7 +48,7 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   }, async (req) => {
     req.principal.assertCanUse(req.params.name);
     const model = await repository.describe(req.params.name, req.body.model_description);
-    audit(req, 'model.describe', model.name);
+    corral.audit.record('model.describe', req, model.name);
     return envelope(200, `Description of model ${model.name} updated`, modelView(model, inference));
   });
 
@@ -59,7 +57,7 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
     const file = await uploadedFile(req, 'path');
     const existed = repository.find(req.params.name) !== undefined;
     const model = await repository.upload(req.params.name, file.file);
-    audit(req, existed ? 'model.replace' : 'model.upload', model.name, { version: model.version, sha256: model.sha256 });
+    corral.audit.record(existed ? 'model.replace' : 'model.upload', req, model.name, { version: model.version, sha256: model.sha256 });
     reply.code(existed ? 200 : 201);
     return envelope(existed ? 200 : 201, `Model ${model.name} ${existed ? 'replaced' : 'uploaded'} (version ${model.version})`, modelView(model, inference));
   });
@@ -67,7 +65,7 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   app.delete('/api/v1/models/:name', { schema: { params: NameParams }, config: write }, async (req) => {
     req.principal.assertCanUse(req.params.name);
     const model = await repository.delete(req.params.name);
-    audit(req, 'model.delete', model.name);
+    corral.audit.record('model.delete', req, model.name);
     return envelope(200, `Model ${model.name} deleted`);
   });
 
@@ -84,7 +82,7 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
       maxQueueDelayMicroseconds: req.body.max_queue_delay_microseconds,
       timeoutMs: req.body.timeout_ms,
     });
-    audit(req, 'model.config', model.name, req.body);
+    corral.audit.record('model.config', req, model.name, req.body);
     return envelope(200, `Batching of model ${model.name} updated`, {
       dynamic_batching: snakeBatching(inference.batchingOf(model)), timeout_ms: inference.timeoutOf(model.name),
     });

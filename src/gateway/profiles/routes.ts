@@ -1,6 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { FIELD_KEYS, type Profile } from '../../profiles/index.js';
-import type { FastifyRequest } from 'fastify';
 import type { Corral } from '../corral.js';
 
 const Fields = {
@@ -43,22 +42,20 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
   app.get('/api/profiles/:name', { schema: { params: NameParams }, config: { auth: 'read' } }, async (req) => view(profiles.get(req.params.name)));
   // Profile fields run commands (host, user, identity_file, cache_dir over SSH): admin only.
   const admin = { auth: 'admin' } as const;
-  const audit = (req: FastifyRequest, action: string, name: string, detail?: Record<string, unknown>) =>
-    corral.audit.record(action, { principal: req.principal, ip: req.ip }, name, detail);
   app.post('/api/profiles', { schema: { body: CreateBody }, config: admin }, async (req, reply) => {
     const profile = await profiles.create({ ...fromBody(req.body), name: req.body.name } as Profile);
-    audit(req, 'profile.create', profile.name, view(profile));
+    corral.audit.record('profile.create', req, profile.name, view(profile));
     reply.code(201);
     return view(profile);
   });
   app.patch('/api/profiles/:name', { schema: { params: NameParams, body: UpdateBody }, config: admin }, async (req) => {
     const profile = await profiles.update(req.params.name, fromBody(req.body));
-    audit(req, 'profile.update', profile.name, req.body);
+    corral.audit.record('profile.update', req, profile.name, req.body);
     return view(profile);
   });
   app.delete('/api/profiles/:name', { schema: { params: NameParams }, config: admin }, async (req) => {
     await profiles.delete(req.params.name);
-    audit(req, 'profile.delete', req.params.name);
+    corral.audit.record('profile.delete', req, req.params.name);
     return { deleted: req.params.name };
   });
 

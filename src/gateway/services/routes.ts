@@ -31,8 +31,6 @@ const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || 
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { services, runner, config, profiles, models } = corral;
   const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
-  const audit = (req: FastifyRequest, action: string, name: string, detail?: Record<string, unknown>) =>
-    corral.audit.record(action, { principal: req.principal, ip: req.ip }, name, detail);
   /** The service named in the path, if the caller's key may use it (403 otherwise). */
   const usable = (req: FastifyRequest<{ Params: { id: string } }>) => {
     const service = services.get(req.params.id);
@@ -50,7 +48,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     const profile = profiles.get(req.body.profile ?? 'local');
     const { spec, warning } = await planService(req.body, config, profile, models);
     let service = await services.create(spec, profile.type === 'local' ? 'STARTING' : 'SUBMITTED');
-    audit(req, 'service.create', service.name, { task: service.task, model: service.model, profile: service.profile });
+    corral.audit.record('service.create', req, service.name, { task: service.task, model: service.model, profile: service.profile });
     const started = runner.start(service);
     // ?wait=true answers once a local service is RUNNING or FAILED (a job: once submitted).
     if (isTrue(req.query.wait)) service = await started;
@@ -74,7 +72,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
   // Laminoid's controller role: start and stop what exists, without creating anything.
   app.post('/api/services/:id/stop', { schema: { params: IdParams }, config: { auth: 'services:operate' } }, async (req) => {
     const service = await runner.stop(usable(req));
-    audit(req, 'service.stop', service.name);
+    corral.audit.record('service.stop', req, service.name);
     return view(service);
   });
 
@@ -86,7 +84,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     if (current.fromRepository) throw new CorralError('BAD_REQUEST', `'${current.name}' is a repository model; it is always served.`);
     const profile = profiles.get(current.profile);
     let service = await services.setStatus(current.id, profile.type === 'local' ? 'STARTING' : 'SUBMITTED', { reason: null, endpoint: null, jobId: null });
-    audit(req, 'service.start', service.name);
+    corral.audit.record('service.start', req, service.name);
     const started = runner.start(service);
     if (isTrue(req.query.wait)) service = await started;
     return view(service);
@@ -97,7 +95,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     if (['SUBMITTED', 'STARTING', 'RUNNING'].includes(current.status) && current.profile !== 'local') await runner.stop(current);
     const service = await services.delete(req.params.id);
     runner.retire(service);
-    audit(req, 'service.delete', service.name);
+    corral.audit.record('service.delete', req, service.name);
     return { deleted: service.id, name: service.name };
   });
 
