@@ -35,7 +35,7 @@ export function registerStart(program: Command): void {
         // Shown once; the file keeps it for the CLI (mode 0600).
         console.log(`\nAdmin API key (shown once; also saved to ${adminKeyPath(config.home)}, readable only by you):\n\n  ${server.newAdminKey}\n\n`
           + `Use it as: curl -H "Authorization: Bearer $(cat ${adminKeyPath(config.home)})" ${server.url}/api/v1/models\n`
-          + 'Create scoped keys for clients with: corral keys create <name> --scopes read,infer\n');
+          + 'Create scoped keys for clients with: npx corral keys create <name> --scopes read,infer\n');
       } else if (config.auth.mode === 'off') {
         server.corral.logger.warn('CORRAL_AUTH=off: every route is open to anyone who can reach this address.');
       }
