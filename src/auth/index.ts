@@ -12,5 +12,5 @@ export { MemoryQuotaStore } from './quota/memory-quota-store.js';
 export type { QuotaStore } from './quota/quota-store.js';
 export { RedisQuotaStore } from './quota/redis-quota-store.js';
 export { RedisKeyChanges } from './redis-key-changes.js';
-export { grants, isScope, parseScopes, SCOPES, type Scope } from './scopes.js';
+export { parseScopes, SCOPES, type Scope } from './scopes.js';
 export { adminKeyPath, ensureAdminKey } from './admin-key.js';

@@ -64,12 +64,6 @@ export class KeyStore {
     return [...this.byId.values()].map((c) => c.key).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  /** Keys that are neither revoked nor expired. */
-  activeCount(): number {
-    const now = new Date().toISOString();
-    return this.list().filter((k) => !k.revokedAt && (!k.expiresAt || k.expiresAt > now)).length;
-  }
-
   get(id: string): ApiKey {
     const cached = this.byId.get(id);
     if (!cached) throw new CorralError('KEY_NOT_FOUND', `No API key '${id}'; GET /api/keys lists them.`);

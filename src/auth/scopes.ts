@@ -8,7 +8,7 @@ import { CorralError } from '../errors/index.js';
 export const SCOPES = ['read', 'infer', 'models:write', 'services:operate', 'services:write', 'metrics', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const isScope = (s: string): s is Scope => (SCOPES as readonly string[]).includes(s);
+const isScope = (s: string): s is Scope => (SCOPES as readonly string[]).includes(s);
 
 /** Checks a list of scope names from a request or the environment; throws a 400 naming the unknown one. */
 export function parseScopes(names: readonly string[], where: string): Scope[] {
