@@ -167,7 +167,7 @@ describe('starting securely', () => {
     const home = mkdtempSync(join(tmpdir(), 'corral-auth-off-'));
     try {
       const run = await corral(['start', '--host', '0.0.0.0', '--port', '0', '--workers', '1'], { CORRAL_HOME: home, CORRAL_AUTH: 'off' });
-      assert.notEqual(run.code, 0);
+      assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, /CORRAL_AUTH=off is allowed only on a loopback address/);
       await assert.rejects(startServer(loadConfig({ CORRAL_HOME: home, CORRAL_AUTH: 'off' }, { host: '10.1.2.3', port: 0, workers: 1 })), /CORRAL_AUTH=off is allowed only on a loopback address/);
     } finally {

@@ -10,6 +10,7 @@ import Fastify from 'fastify';
 import { SCOPES } from '../../src/auth/index.js';
 import { requireAuthDecisions } from '../../src/gateway/security/route-auth.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { waitFor } from '../helpers/scale-out.js';
 import { bearer, createKey, startAuthServer } from './auth-helpers.js';
 
 let server: TestServer & { adminKey: string };
@@ -33,11 +34,11 @@ describe('route table', () => {
   test('every registered route has the decision docs/auth.md lists, and the doc lists no route that does not exist', () => {
     const documented = documentedRoutes();
     const registered = new Map(server.app.routeTable.map((r) => [`${r.method} ${r.url}`, r.auth as string]));
-    assert.ok(registered.size > 80, `only ${registered.size} routes registered`);
     assert.ok([...registered.keys()].some((k) => k.startsWith('HEAD ')), 'HEAD routes are part of the table');
     for (const [route, decision] of registered) assert.equal(documented.get(route), decision, `${route}: docs/auth.md says ${documented.get(route)}, the gateway ${decision}`);
     // The CORS preflight exists only with CORRAL_CORS_ORIGINS; every other documented route is registered.
-    for (const route of documented.keys()) if (route !== 'OPTIONS *') assert.ok(registered.has(route), `docs/auth.md lists ${route}, which the gateway does not register`);
+    assert.equal(documented.get('OPTIONS *'), 'public');
+    assert.deepEqual([...registered.keys()].sort(), [...documented.keys()].filter((route) => route !== 'OPTIONS *').sort());
   });
 
   test('a route without an auth decision stops the gateway from being built', async () => {
@@ -72,15 +73,16 @@ describe('route table', () => {
       }
       checked++;
     }
-    assert.ok(checked > 70, `only ${checked} routes checked`);
+    // Every route docs/auth.md lists as not public was checked.
+    assert.equal(checked, [...documentedRoutes().values()].filter((decision) => decision !== 'public').length);
   });
 
   test('public routes answer without a key', async () => {
+    // /v2/health/ready is 503 until the workers have started.
+    await waitFor('the workers to be ready', () => server.corral.dispatcher.isReady(), 30_000);
     for (const path of ['/', '/help', '/v2/health/live', '/v2/health/ready']) {
       const res = await fetch(`${server.url}${path}`);
-      assert.notEqual(res.status, 401, path);
-      assert.notEqual(res.status, 403, path);
+      assert.equal(res.status, 200, `${path}: ${await res.text()}`);
     }
-    assert.equal((await fetch(`${server.url}/v2/health/live`)).status, 200);
   });
 });

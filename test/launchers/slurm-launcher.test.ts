@@ -300,7 +300,9 @@ describe('command runner', () => {
   test('kills a command that runs past its timeout', async () => {
     const r = await new LocalCommandRunner().run(['sleep', '10'], { timeoutMs: 200 });
     assert.equal(r.timedOut, true);
-    assert.notEqual(r.code, 0);
+    assert.equal(r.code, -1);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.match(r.stderr, /timed out after 200 ms$/);
   });
 
   test('quotes arguments so a POSIX shell gets exactly the argv back', async () => {

@@ -58,6 +58,7 @@ describe('service management', () => {
     for (const name of ['embed', 'iris.onnx']) {
       const res = await postJson(`${server.url}/api/services`, { name, task: 'keyterms' });
       assert.equal(res.status, 409);
+      assert.equal((await res.json() as { code: string }).code, 'ALREADY_EXISTS', name);
     }
   });
 
@@ -72,7 +73,9 @@ describe('service management', () => {
     assert.ok(created.reason && created.reason.length > 0);
     const embed = await postJson(`${server.url}/embed`, { sentences: ['hello'], service: 'broken' });
     assert.equal(embed.status, 503);
-    assert.match(((await embed.json()) as { error: string }).error, /is FAILED/);
+    const refused = await embed.json() as { error: string; code: string };
+    assert.equal(refused.code, 'SERVICE_NOT_READY');
+    assert.match(refused.error, /is FAILED/);
     const del = await fetch(`${server.url}/api/services/broken`, { method: 'DELETE' });
     assert.equal(del.status, 200);
     assert.equal((await fetch(`${server.url}/api/services/broken`)).status, 404);
