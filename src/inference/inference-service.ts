@@ -1,11 +1,11 @@
 import type { BatchingConfig, CorralConfig } from '../config/config.js';
+import type { BatchCodec } from '../batching/batch-codec.js';
 import { DynamicBatcher, tensorCodecFor } from '../batching/index.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher } from '../queue/dispatcher.js';
 import { hasBatchDimension, modelRef, type ModelRecord, type ModelRepository } from '../repository/index.js';
 import type { OnnxRequest } from '../runtimes/onnx/onnx-runtime.js';
-import type { ModelRef } from '../runtimes/runtime.js';
 import type { TensorMap } from '../runtimes/tensor.js';
 import type { ExecutionTarget } from './execution-target.js';
 import { validateInputs } from './validate-inputs.js';
@@ -16,9 +16,30 @@ export interface InferenceRequest {
   outputs?: string[];
 }
 
-/** A dispatcher's run with a time limit (the local WorkerPool honours it; extra arguments are ignored elsewhere). */
-interface TimeLimitedDispatcher {
-  run(model: ModelRef, input: unknown, onChunk: ((data: unknown) => void) | undefined, limits: { timeoutMs: number }): Promise<unknown>;
+/**
+ * One request as its batcher holds it. `settled` once its client is answered:
+ * a request whose time ran out while it waited is answered (504) but still queued,
+ * and must not run. `deadline` (epoch ms) is when its time runs out.
+ */
+interface Pending<I> {
+  input: I;
+  deadline: number;
+  settled: boolean;
+}
+
+/**
+ * The batcher queues lists of pending requests (one per request; a batch is its
+ * members' lists joined) and answers each member with a one-element list, so
+ * the batch's execute can leave out the members already answered. Every member
+ * holds exactly one request, so `split` hands the i-th output to the i-th member.
+ */
+function pendingCodec<I, O>(codec: BatchCodec<I, O>): BatchCodec<Pending<I>[], Array<O | undefined>> {
+  return {
+    rows: (ps) => ps.reduce((n, p) => n + codec.rows(p.input), 0),
+    key: (ps) => codec.key(ps[0]!.input),
+    concat: (lists) => lists.flat(),
+    split: (outputs, rows) => rows.map((_, i) => [outputs[i]]),
+  };
 }
 
 /**
@@ -60,11 +81,11 @@ export class InferenceService {
   submit<I, O>(target: ExecutionTarget<I, O>, input: I, onChunk?: (data: unknown) => void): Promise<O> {
     const limitMs = this.timeoutOf(target.label);
     return new Promise<O>((resolve, reject) => {
-      let settled = false;
+      const pending: Pending<I> = { input, deadline: Infinity, settled: false };
       let timer: NodeJS.Timeout | undefined;
       const fail = (err: unknown) => {
-        if (settled) return;
-        settled = true;
+        if (pending.settled) return;
+        pending.settled = true;
         clearTimeout(timer);
         if (err instanceof CorralError && err.code === 'TIMEOUT') {
           this.metrics.inferenceTimeouts.inc({ model: target.label });
@@ -75,16 +96,17 @@ export class InferenceService {
       const arm = () => {
         if (!(limitMs > 0)) return;
         clearTimeout(timer);
+        pending.deadline = Date.now() + limitMs;
         timer = setTimeout(() => fail(this.timeoutError(target.label, limitMs)), limitMs);
       };
       arm();
       // After a timeout the client has its answer; late chunks go nowhere.
-      const relay = onChunk && ((data: unknown) => { if (!settled) { arm(); onChunk(data); } });
-      this.batcherFor(target).submit(input, relay).then((output) => {
-        if (settled) return;
-        settled = true;
+      const relay = onChunk && ((data: unknown) => { if (!pending.settled) { arm(); onChunk(data); } });
+      this.batcherFor(target).submit([pending], relay).then(([output]) => {
+        if (pending.settled) return;
+        pending.settled = true;
         clearTimeout(timer);
-        resolve(output);
+        resolve(output as O);
       }, fail);
     });
   }
@@ -140,22 +162,32 @@ export class InferenceService {
     };
   }
 
-  private batcherFor<I, O>(target: ExecutionTarget<I, O>): DynamicBatcher<I, O> {
+  private batcherFor<I, O>(target: ExecutionTarget<I, O>): DynamicBatcher<Pending<I>[], Array<O | undefined>> {
     const existing = this.batchers.get(target.ref.key);
-    if (existing) return existing as DynamicBatcher<I, O>;
+    if (existing) return existing as DynamicBatcher<Pending<I>[], Array<O | undefined>>;
     const labels = { model: target.label };
-    const { ref } = target;
-    const batcher = new DynamicBatcher<I, O>({
-      codec: target.codec,
-      execute: async (input, onChunk) => {
+    const { ref, codec } = target;
+    const batcher = new DynamicBatcher<Pending<I>[], Array<O | undefined>>({
+      codec: pendingCodec(codec),
+      execute: async (members, onChunk) => {
+        // A request whose time ran out while it waited has been answered 504: it is not run.
+        const live = members.filter((p) => !p.settled);
+        if (live.length === 0) return members.map(() => undefined);
+        const input = live.length === 1 ? live[0]!.input : codec.concat(live.map((p) => p.input));
+        // The batch may run until its last member's time runs out; the dispatcher
+        // stops it there (the local pool kills the worker, a remote worker likewise).
+        const deadline = Math.max(...live.map((p) => p.deadline));
+        const limits = { timeoutMs: this.timeoutOf(target.label), ...(Number.isFinite(deadline) ? { deadline } : {}) };
         const stop = this.metrics.inferenceDuration.startTimer(labels);
+        let output: O;
         try {
-          // The local pool takes the limit and kills a worker that hangs past it; other dispatchers ignore it.
-          const limits = { timeoutMs: this.timeoutOf(target.label) };
-          return (await (this.dispatcher as TimeLimitedDispatcher).run(ref, input, onChunk, limits)) as O;
+          output = (await this.dispatcher.run(ref, input, onChunk, limits)) as O;
         } finally {
           stop();
         }
+        const parts = live.length === 1 ? [output] : codec.split(output, live.map((p) => codec.rows(p.input)));
+        const byMember = new Map(live.map((p, i) => [p, parts[i]]));
+        return members.map((p) => byMember.get(p));
       },
       config: target.batching,
       // The dispatcher knows how many batches its workers can take; a target may ask for fewer (replicas).

@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import { CorralError, ERROR_CATALOG, type ErrorCode } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
-import type { InferenceDispatcher, WorkerInfo } from './dispatcher.js';
+import type { InferenceDispatcher, RunLimits, WorkerInfo } from './dispatcher.js';
 import { connectRedis } from './redis-connection.js';
 import { RedisNames, refName } from './redis-names.js';
 import { readHeartbeats, type Heartbeat } from './worker-heartbeat.js';
-import { decodeFailure, fromWire, toWire } from './wire.js';
+import { decodeFailure, fromWire, toWire, type JobData } from './wire.js';
 
 export interface BullMqDispatcherOptions {
   redisUrl: string;
@@ -64,13 +64,19 @@ export class BullMqDispatcher implements InferenceDispatcher {
     void this.refresh();
   }
 
-  async run(ref: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown> {
+  /**
+   * Queues one batch as a job. The job carries the batch's time limit and deadline:
+   * a `corral worker` stops running it at the deadline, refuses it past the deadline
+   * (after it waited, or after its worker died), and never retries a timeout.
+   */
+  async run(ref: ModelRef, input: unknown, onChunk?: (data: unknown) => void, limits?: RunLimits): Promise<unknown> {
     if (this.closed) throw shuttingDown();
     const q = await this.queueFor(refName(ref));
     if (q.waiting >= this.options.maxWaiting) {
       throw new CorralError('QUEUE_FULL', `${q.waiting} batches are waiting for '${refName(ref)}', the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
     }
-    const job = await q.queue.add('run', { ref, input: toWire(input) }, {
+    const data: JobData = { ref, input: toWire(input), timeoutMs: limits?.timeoutMs, deadline: limits?.deadline };
+    const job = await q.queue.add('run', data, {
       attempts: this.options.attempts,
       backoff: { type: 'fixed', delay: 200 },
       removeOnComplete: { age: this.options.resultTtlSeconds },

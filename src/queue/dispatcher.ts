@@ -17,13 +17,24 @@ export interface WorkerInfo {
 }
 
 /**
+ * A batch's time limit. `deadline` (epoch ms) is when the client of the batch's
+ * last request will have been answered 504 TIMEOUT: nothing of it runs past it.
+ * `timeoutMs` is the model's limit (CORRAL_REQUEST_TIMEOUT_MS or `timeout_ms`),
+ * which a streamed chunk restarts. Either falls back to the dispatcher's default.
+ */
+export interface RunLimits {
+  timeoutMs?: number;
+  deadline?: number;
+}
+
+/**
  * Where batches go to be run. The in-process default is the local worker pool;
  * a Redis/BullMQ dispatcher for workers on other machines implements the same
  * interface, so the batcher and the APIs do not change.
  */
 export interface InferenceDispatcher {
-  /** Runs one batch; `onChunk` receives streamed partial results (text generation). */
-  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void): Promise<unknown>;
+  /** Runs one batch within `limits`; `onChunk` receives streamed partial results (text generation). */
+  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, limits?: RunLimits): Promise<unknown>;
   /** Validates a model file by loading it in a worker, returning its signature. */
   inspect(runtime: string, path: string): Promise<ModelSignature>;
   /** Drops a model version from every worker's cache (after delete or re-upload). */

@@ -1,4 +1,4 @@
-export type { InferenceDispatcher, WorkerInfo } from './dispatcher.js';
+export type { InferenceDispatcher, RunLimits, WorkerInfo } from './dispatcher.js';
 export { BullMqDispatcher, type BullMqDispatcherOptions } from './bullmq-dispatcher.js';
 export { RemoteWorker, type RemoteWorkerOptions } from './remote-worker.js';
 export { RedisNames } from './redis-names.js';

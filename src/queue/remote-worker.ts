@@ -3,13 +3,12 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { toCorralError } from '../errors/index.js';
-import type { ModelRef } from '../runtimes/runtime.js';
 import type { WorkerPool } from '../workers/index.js';
 import { lockOptions, triesExhausted } from './attempts.js';
 import { connectRedis } from './redis-connection.js';
 import { RedisNames } from './redis-names.js';
 import { publishHeartbeat } from './worker-heartbeat.js';
-import { encodeFailure, fromWire, toWire } from './wire.js';
+import { encodeFailure, fromWire, toWire, type JobData } from './wire.js';
 
 export interface RemoteWorkerOptions {
   id: string;
@@ -85,7 +84,12 @@ export class RemoteWorker {
   }
 
   private async process(job: Job): Promise<string> {
-    const { ref, input } = job.data as { ref: ModelRef; input: string };
+    const { ref, input, timeoutMs, deadline } = job.data as JobData;
+    if (deadline !== undefined && Date.now() >= deadline) {
+      // Its client has been answered 504 (it waited too long, or its last worker died or hung): never run it.
+      throw new UnrecoverableError(encodeFailure('TIMEOUT',
+        `Model '${ref.name ?? ref.key}' was not run: its time limit${timeoutMs ? ` of ${timeoutMs} ms` : ''} had passed before a worker took it.`));
+    }
     if (triesExhausted(job)) {
       // Every earlier try ended with its worker gone (or failing): CORRAL_JOB_ATTEMPTS are used up.
       const tries = job.opts.attempts ?? 1;
@@ -94,13 +98,15 @@ export class RemoteWorker {
     }
     this.active++;
     try {
-      const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object));
+      // Past the deadline the pool kills the model process and fails the run with TIMEOUT.
+      const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object), { timeoutMs, deadline });
       this.processed++;
       return toWire(output);
     } catch (err) {
       const e = toCorralError(err);
       // A client error (bad input, unloadable model) fails the same way on any worker: do not retry it.
-      if (e.status < 500) throw new UnrecoverableError(encodeFailure(e.code, e.message));
+      // Nor a timeout: its client has its 504, and the model would hang another worker too.
+      if (e.status < 500 || e.code === 'TIMEOUT') throw new UnrecoverableError(encodeFailure(e.code, e.message));
       throw new Error(encodeFailure(e.code, e.message));
     } finally {
       this.active--;

@@ -1,4 +1,17 @@
 import { deserialize, serialize } from 'node:v8';
+import type { ModelRef } from '../runtimes/runtime.js';
+
+/**
+ * An inference job: the batch (`toWire`), and its time limit as the gateway set
+ * it: `deadline` (epoch ms, so the machines' clocks are assumed in step, as NTP
+ * keeps them) and the model's `timeoutMs`. Absent from jobs of older gateways.
+ */
+export interface JobData {
+  ref: ModelRef;
+  input: string;
+  timeoutMs?: number;
+  deadline?: number;
+}
 
 /**
  * BullMQ stores job data as JSON; inputs and outputs hold typed arrays and

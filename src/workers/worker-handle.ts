@@ -97,18 +97,22 @@ export class WorkerHandle {
   }
 
   /**
-   * Runs one batch. With `timeoutMs`, a run that has not answered (or streamed a
-   * chunk) for that long means the model hung: the worker is killed, every
-   * in-flight run of the same model version fails with WorkerTimeoutError, and the
-   * others fail with WorkerCrashedError so the pool re-sends them elsewhere.
+   * Runs one batch. With `timeoutMs`, a run that has not answered within it (or,
+   * once it streams, for `chunkTimeoutMs` after its last chunk) means the model
+   * hung: the worker is killed, every in-flight run of the same model version fails
+   * with WorkerTimeoutError, and the others fail with WorkerCrashedError so the pool
+   * re-sends them elsewhere.
    */
-  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number): Promise<unknown> {
+  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number, chunkTimeoutMs = timeoutMs): Promise<unknown> {
     return this.request((id) => ({ type: 'run', id, model, input }), onChunk, (p) => {
       if (timeoutMs === undefined || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return;
       p.key = model.key;
+      const limitMs = chunkTimeoutMs !== undefined && chunkTimeoutMs > 0 && Number.isFinite(chunkTimeoutMs) ? chunkTimeoutMs : timeoutMs;
+      let windowMs = timeoutMs;
       const arm = () => {
         clearTimeout(p.timer);
-        p.timer = setTimeout(() => this.hung(model, timeoutMs), timeoutMs);
+        p.timer = setTimeout(() => this.hung(model, limitMs), windowMs);
+        windowMs = limitMs;
       };
       arm();
       if (p.onChunk) {

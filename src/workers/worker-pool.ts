@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CorralError } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
-import type { InferenceDispatcher, WorkerInfo } from '../queue/dispatcher.js';
+import type { InferenceDispatcher, RunLimits, WorkerInfo } from '../queue/dispatcher.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
 import { WorkerCrashedError, WorkerHandle, WorkerRequestError, WorkerTimeoutError } from './worker-handle.js';
 
@@ -44,24 +44,26 @@ export class WorkerPool implements InferenceDispatcher {
   }
 
   /**
-   * Runs one batch on the least busy ready worker. `limits.timeoutMs` (default
-   * CORRAL_REQUEST_TIMEOUT_MS) bounds the whole run, retries included: past it the
-   * worker running it is killed and replaced, and the batch fails with TIMEOUT.
+   * Runs one batch on the least busy ready worker. `limits.deadline` (default: now
+   * plus `limits.timeoutMs`, default CORRAL_REQUEST_TIMEOUT_MS) bounds the whole
+   * run, waiting for a worker and retries included: past it the batch is not sent,
+   * or the worker running it is killed and replaced, and the batch fails with TIMEOUT.
    */
-  async run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, limits?: { timeoutMs?: number }): Promise<unknown> {
+  async run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, limits?: RunLimits): Promise<unknown> {
     // A request is retried only when its worker died; more attempts than
     // workers means the model itself kills workers, and we stop feeding it.
     const attempts = Math.max(3, this.options.size + 1);
     const limitMs = limits?.timeoutMs ?? this.options.requestTimeoutMs ?? this.options.readyTimeoutMs;
-    const deadline = limitMs > 0 ? Date.now() + limitMs : Infinity;
+    const deadline = limits?.deadline ?? (limitMs > 0 ? Date.now() + limitMs : Infinity);
     let streamed = false;
     const relay = onChunk && ((data: unknown) => { streamed = true; onChunk(data); });
     for (let attempt = 1; ; attempt++) {
-      const worker = await this.pick();
       try {
+        const worker = await this.pick(deadline);
         const left = deadline - Date.now();
-        if (left <= 0) throw new WorkerTimeoutError(model.name ?? model.key, limitMs);
-        return await worker.run(model, input, relay, Number.isFinite(left) ? left : undefined);
+        // Its client has been answered 504 already: the batch must not run.
+        if (!worker || left <= 0) throw new WorkerTimeoutError(model.name ?? model.key, limitMs);
+        return await worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs);
       } catch (err) {
         // A stream the client has partly seen cannot be replayed without duplicating text.
         if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing && !streamed) {
@@ -75,7 +77,7 @@ export class WorkerPool implements InferenceDispatcher {
 
   async inspect(runtime: string, path: string): Promise<ModelSignature> {
     for (let attempt = 1; ; attempt++) {
-      const worker = await this.pick();
+      const worker = (await this.pick())!;
       try {
         return await worker.inspect(runtime, path);
       } catch (err) {
@@ -154,16 +156,19 @@ export class WorkerPool implements InferenceDispatcher {
     });
   }
 
-  private async pick(): Promise<WorkerHandle> {
+  /** The least busy ready worker, waiting for one up to readyTimeoutMs; undefined once `until` (epoch ms) has passed. */
+  private async pick(until = Infinity): Promise<WorkerHandle | undefined> {
     const deadline = Date.now() + this.options.readyTimeoutMs;
     for (;;) {
       if (this.closing) throw new CorralError('NO_WORKERS', 'The server is shutting down.');
       let best: WorkerHandle | undefined;
       for (const w of this.slots) if (w.state === 'ready' && (!best || w.outstanding < best.outstanding)) best = w;
       if (best) return best;
-      const left = deadline - Date.now();
+      const now = Date.now();
+      if (now >= until) return undefined;
+      const left = deadline - now;
       if (left <= 0) throw new CorralError('NO_WORKERS', `No worker became ready within ${this.options.readyTimeoutMs} ms; check the server log for worker start errors.`);
-      await this.nextReadyEvent(left);
+      await this.nextReadyEvent(Math.min(left, until - now));
     }
   }
 

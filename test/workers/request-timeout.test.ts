@@ -201,6 +201,57 @@ describe('a model that hangs, limit from CORRAL_REQUEST_TIMEOUT_MS', () => {
   });
 });
 
+describe('a request whose time runs out while it waits in the queue', () => {
+  // The first request may run longer than the second may wait, so the second is still
+  // queued behind it (one worker, one batch in flight) when its own time is up.
+  const LONG = 7000;
+  const SHORT = 3000;
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ workers: 1 });
+    await waitForWorkers(server, 'the worker never became ready', allReady(1));
+    const hangPath = join(server.home, 'hang.onnx');
+    writeFileSync(hangPath, buildHangModel());
+    const up = await uploadModel(server.url, 'hang', hangPath);
+    assert.equal(up.status, 201, await up.text());
+  });
+  after(async () => { await server?.close(); });
+
+  test('is answered 504 TIMEOUT and never sent to a worker', async () => {
+    const limit = async (ms: number) => {
+      const res = await postJson(`${server.url}/api/v1/models/hang/config`, { timeout_ms: ms, max_batch_size: 1 }, 'PATCH');
+      assert.equal(res.status, 200, await res.text());
+    };
+    const runsBefore = await metric(server, 'corral_inference_duration_seconds_count{model="hang"}');
+    const timeoutsBefore = await metric(server, 'corral_inference_timeouts_total{model="hang"}');
+    await limit(LONG);
+    const first = predict(server, 'hang', SETOSA);
+    const [hung] = await waitForWorkers(server, 'the worker never took the first request', (ws) => ws[0]!.outstanding === 1);
+    await limit(SHORT);
+    let firstDone = false;
+    void first.finally(() => { firstDone = true; });
+    const second = predict(server, 'hang', VIRGINICA);
+    // The second request waits in the batcher: the one batch slot is the first's.
+    const deadline = Date.now() + 30_000;
+    while (server.corral.inference.queueDepth('hang@1') !== 1 && Date.now() < deadline) await sleep(10);
+    assert.equal(server.corral.inference.queueDepth('hang@1'), 1, 'the second request is queued');
+
+    checkTimeout(await second, SHORT);
+    assert.equal(firstDone, false, 'the second request was answered while the first still held the worker');
+    checkTimeout(await first, LONG);
+    assert.equal(server.corral.inference.queueDepth('hang@1'), 0, 'nothing is left queued');
+
+    // The hung worker is replaced, and the expired request is not sent to the replacement:
+    // it stays idle, and no second run of the model is recorded.
+    const [replaced] = await waitForWorkers(server, 'the replacement is busy or was replaced again (the expired request ran)',
+      (ws) => ws[0]!.pid !== hung!.pid && ws[0]!.state === 'ready' && ws[0]!.restarts === hung!.restarts + 1 && ws[0]!.outstanding === 0);
+    assert.equal(replaced!.restarts, hung!.restarts + 1);
+    assert.equal(await metric(server, 'corral_inference_duration_seconds_count{model="hang"}'), runsBefore + 1, 'only the first request ran');
+    assert.equal(await metric(server, 'corral_inference_timeouts_total{model="hang"}'), timeoutsBefore + 2);
+    assert.equal(await metric(server, 'corral_worker_restarts_total'), 1, 'one worker was killed: the first request\'s');
+  });
+});
+
 describe('WorkerPool: separate runs on one hung worker', () => {
   test('runs of the hung model fail with TIMEOUT, a run of another model is re-sent and answered', async () => {
     const { default: pino } = await import('pino');
