@@ -176,6 +176,7 @@ describe('scale-out through Redis', () => {
     assert.equal((await getJob(server.url, victim.id)).job.state, 'cancelled', 'the cancelled job never ran');
     // Every job's webhook is told how it finished, the cancelled one included.
     await waitFor('20 webhooks', () => hooked.length >= 20, 15_000);
+    assert.equal(hooked.length, 20, 'one webhook per job');
     assert.deepEqual(hooked.filter((h) => h.state === 'cancelled').map((h) => h.id), [victim.id]);
     assert.equal(hooked.filter((h) => h.state === 'completed').length, 19);
     const again = await fetch(`${server.url}/api/jobs/${others[0]!.id}`, { method: 'DELETE' });
@@ -272,6 +273,7 @@ describe('scale-out through Redis', () => {
       assert.deepEqual(labelsOf(flaky.job.result), [ref.irisLabels[75]]);
       assert.equal(flakyCalls, 3, 'two 500s, then delivered');
       assert.equal(flaky.attempt, '3');
+      // A duplicate delivery would follow within the back-off; none may come.
       await sleep(300);
       assert.equal(received.length, 2, 'each webhook delivered once');
     } finally {
@@ -295,7 +297,7 @@ describe('scale-out through Redis', () => {
     assert.match(text, /^corral_jobs_total\{service="iris.onnx",state="cancelled"\} 1$/m, 'the cancelled job counts as finished');
   });
 
-  test('(b) kill -9 of a worker mid-batch: every job completes exactly once with its own answer; the dead worker leaves the list', async (t) => {
+  test('(b) kill -9 of a worker mid-batch: every job completes exactly once with its own answer; the dead worker leaves the list', async () => {
     const [w1, w2] = workers as [WorkerProcess, WorkerProcess];
     type Spec = { kind: 'encoder'; job: number } | { kind: 'iris'; rows: number[] };
     // 200 iris jobs with an encoder job before every 8th one; every input differs.
@@ -314,9 +316,6 @@ describe('scale-out through Redis', () => {
     await waitFor('an encoder batch active on each worker', async () => (await redis.llen(activeKey)) >= 2, 60_000, 5);
     w1.child.kill('SIGKILL');
     const killedAt = Date.now();
-    // w2 holds at most one encoder batch, so a second active one is w1's orphan.
-    const orphaned = (await redis.llen(activeKey)) >= 2;
-    t.diagnostic(`a batch of the killed worker was left active: ${orphaned}`);
     await w1.exited;
 
     const done = await waitForJobs(server.url, ids, 120_000);
@@ -331,16 +330,15 @@ describe('scale-out through Redis', () => {
     // Exactly once, as the client sees it: the ids are distinct and each answered its own input (checked above).
     assert.equal(new Set(ids).size, ids.length);
 
-    if (orphaned) {
-      // The orphaned batch was taken over after its lock expired (BullMQ counts the stall).
-      let stalled = 0;
-      for await (const keys of redis.scanStream({ match: `${prefix}:infer.encoder-long:*`, count: 500 }) as AsyncIterable<string[]>) {
-        for (const key of keys) {
-          if ((await redis.type(key)) === 'hash' && Number((await redis.hget(key, 'stc')) ?? 0) > 0) stalled++;
-        }
+    // Each worker runs one encoder batch at a time and both were running one when w1 was killed:
+    // exactly one batch was orphaned, and it was taken over after its lock expired (BullMQ counts the stall).
+    let stalled = 0;
+    for await (const keys of redis.scanStream({ match: `${prefix}:infer.encoder-long:*`, count: 500 }) as AsyncIterable<string[]>) {
+      for (const key of keys) {
+        if ((await redis.type(key)) === 'hash' && Number((await redis.hget(key, 'stc')) ?? 0) > 0) stalled++;
       }
-      assert.ok(stalled >= 1, 'a batch held by the killed worker was recovered');
     }
+    assert.equal(stalled, 1, 'the batch held by the killed worker was recovered');
 
     // The dead worker's heartbeat expires; w2 stays.
     await waitFor('the killed worker to leave /api/workers', async () => {
