@@ -58,8 +58,14 @@ export interface CorralConfig {
   jobAttempts: number;
   /** A job lock not renewed for this long means its worker died. */
   lockDurationMs: number;
+  /** GET /api/events: a comment line this often keeps idle streams open through proxies. */
+  eventsHeartbeatMs: number;
+  /** GET /api/events: recent events kept for clients that reconnect with Last-Event-ID. */
+  eventsHistory: number;
   /** Who may do what: API keys, the Host and Origin guards, webhook rules (see docs/auth.md). */
   auth: AuthConfig;
+  /** How often the gateway samples its own metrics for GET /api/metrics/series (CORRAL_METRICS_SAMPLE_MS). */
+  metricsSampleMs: number;
 }
 
 export interface AuthConfig {
@@ -131,7 +137,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobTtlSeconds: intFrom(env, 'CORRAL_JOB_TTL_S', 3600),
     jobAttempts: Math.max(1, intFrom(env, 'CORRAL_JOB_ATTEMPTS', 3)),
     lockDurationMs: intFrom(env, 'CORRAL_LOCK_MS', 30_000),
+    eventsHeartbeatMs: Math.max(1, intFrom(env, 'CORRAL_EVENTS_HEARTBEAT_MS', 15_000)),
+    eventsHistory: Math.max(1, intFrom(env, 'CORRAL_EVENTS_HISTORY', 1000)),
     auth: authFrom(env),
+    metricsSampleMs: Math.max(10, intFrom(env, 'CORRAL_METRICS_SAMPLE_MS', 5000)),
     ...overrides,
   };
   return config;

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
+import { EventHub } from '../events/index.js';
 import { configFilePath, databasePath, modelsDir, readModelOverrides, type CorralConfig } from '../config/index.js';
 import { InferenceService } from '../inference/index.js';
 import { createMetrics, type CorralMetrics } from '../metrics/index.js';
@@ -10,6 +11,7 @@ import { launcherFactory, runOnProfile } from '../launchers/launcher-for-profile
 import { ProfileStore } from '../profiles/index.js';
 import { ModelRegistry } from '../registry/index.js';
 import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/index.js';
+import { ServiceLogs } from '../services/service-logs.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { BullMqDispatcher } from '../queue/index.js';
@@ -23,6 +25,8 @@ export interface Corral {
   logger: Logger;
   db: Db;
   metrics: CorralMetrics;
+  /** Changes to services, models, workers and jobs, for GET /api/events. */
+  events: EventHub;
   dispatcher: InferenceDispatcher;
   repository: ModelRepository;
   inference: InferenceService;
@@ -31,6 +35,8 @@ export interface Corral {
   profiles: ProfileStore;
   models: ModelRegistry;
   monitor: ServiceMonitor;
+  /** The last lines of each service: worker output, job log, state changes (GET /api/services/<id>/logs). */
+  logs: ServiceLogs;
   keys: KeyStore;
   auth: Authenticator;
   audit: AuditLog;
@@ -57,7 +63,8 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   });
   const metrics = createMetrics();
   const db = await openDatabase(databasePath(config));
-  const pool = (size: number) => new WorkerPool({
+  const events = new EventHub(config.eventsHistory);
+  const pool = (size: number, announce?: EventHub) => new WorkerPool({
     size,
     home: config.home,
     allowRemoteModels: config.allowRemoteModels,
@@ -66,24 +73,39 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     readyTimeoutMs: config.requestTimeoutMs,
     metrics,
     logger,
+    events: announce,
+    // A worker's lines go to the services it was running when it printed them.
+    onOutput: (stream, line, models) => logs.workerOutput(models.flatMap((name) => services.find(name)?.id ?? []), stream, line),
   });
   // Scale-out: batches go through Redis to `corral worker` processes anywhere; one local
   // process stays only to validate uploads. Otherwise the local pool runs everything.
   const dispatcher: InferenceDispatcher = config.redisUrl
     ? new BullMqDispatcher({
       redisUrl: config.redisUrl, prefix: config.queuePrefix, attempts: config.jobAttempts,
-      resultTtlSeconds: config.jobTtlSeconds, maxWaiting: config.maxQueuedJobs, inspector: pool(1), metrics, logger,
+      resultTtlSeconds: config.jobTtlSeconds, maxWaiting: config.maxQueuedJobs, inspector: pool(1), metrics, logger, events,
     })
-    : pool(config.workers);
-  const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path));
+    : pool(config.workers, events);
+  const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path), events);
   const inference = new InferenceService(repository, dispatcher, config, metrics);
-  const services = await ServiceRegistry.open(db, repository);
+  const services = await ServiceRegistry.open(db, repository, events);
   const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
   const launcherFor = launcherFactory();
+  // A job's log is read through its profile's launcher, from the path that launcher gave the job.
+  const logs = new ServiceLogs({
+    jobLog: (service) => {
+      const profile = profiles.list().find((p) => p.name === service.profile);
+      const launcher = profile && profile.type !== 'local' ? launcherFor(profile) : undefined;
+      return launcher?.readLog ? { readLog: launcher.readLog.bind(launcher) } : undefined;
+    },
+  });
+  events.subscribe((event) => {
+    if (event.type === 'service') logs.stateChanged(event.service);
+    else if (event.type === 'service-deleted') logs.forget(event.service.id);
+  });
   const keys = await KeyStore.open(db, config.redisUrl ? new RedisKeyChanges(config.redisUrl, config.queuePrefix) : undefined);
   const quotas: QuotaStore = config.redisUrl ? new RedisQuotaStore(config.redisUrl, config.queuePrefix) : new MemoryQuotaStore();
   const corral: Corral = {
-    config, logger, db, metrics, dispatcher, repository, inference, services, profiles,
+    config, logger, db, metrics, events, dispatcher, repository, inference, services, profiles,
     keys, quotas,
     auth: new Authenticator(keys, config.auth),
     audit: new AuditLog(db, logger),
@@ -93,6 +115,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     runner: undefined as unknown as ServiceRunner,
     models: new ModelRegistry(db, repository, runOnProfile),
     monitor: new ServiceMonitor(services, profiles, launcherFor, logger),
+    logs,
     async close() {
       corral.monitor.stop();
       await keys.close();

@@ -2,11 +2,12 @@ import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CorralError } from '../errors/index.js';
+import type { EventHub } from '../events/index.js';
 import { lockOptions, triesExhausted } from '../queue/attempts.js';
 import { connectRedis } from '../queue/redis-connection.js';
 import { RedisNames } from '../queue/redis-names.js';
 import { JobListeners } from './job-listeners.js';
-import { isFinished, type JobQueue, type JobSpec, type JobState, type JobView } from './job.js';
+import { badCursor, isFinished, ownedBy, type JobFilter, type JobPage, type JobQueue, type JobSpec, type JobState, type JobView } from './job.js';
 import type { JobOutcome } from './execute-job.js';
 
 export interface BullMqJobQueueOptions {
@@ -21,6 +22,8 @@ export interface BullMqJobQueueOptions {
   lockDurationMs: number;
   onFinished?: (job: JobView, spec: JobSpec) => void;
   logger: Logger;
+  /** Hears of every change of every job, whichever gateway made it (GET /api/events). */
+  events?: EventHub;
 }
 
 const STATE: Record<string, JobState> = {
@@ -40,6 +43,8 @@ export class BullMqJobQueue implements JobQueue {
   private readonly events: QueueEvents;
   private readonly worker: Worker;
   private readonly listeners = new JobListeners();
+  /** The state last published per job: queue events repeat a state (active, then progress 50). */
+  private readonly published = new Map<string, JobState>();
   /** Jobs this gateway is running now, and who waits for them to end (close). */
   private running = 0;
   private onIdle: (() => void) | undefined;
@@ -80,6 +85,9 @@ export class BullMqJobQueue implements JobQueue {
       removeOnComplete: { age: this.options.resultTtlSeconds },
       removeOnFail: { age: this.options.resultTtlSeconds },
     });
+    // Arrival order across every gateway: a counter, since two jobs can share a millisecond.
+    const arrival = await this.redis.incr(this.names.jobsArrivalKey);
+    await this.redis.zadd(this.names.jobsIndexKey, 0, indexMember(job.id!, arrival, spec));
     return (await this.get(job.id!))!;
   }
 
@@ -113,6 +121,35 @@ export class BullMqJobQueue implements JobQueue {
     // Finished, like a completed or failed job: counted, and its webhook told (as in-process).
     this.options.onFinished?.(view, job.data);
     return view;
+  }
+
+  /**
+   * Walks the index newest first. Service and owner are in the index entry; the
+   * state is read from the job. Entries whose job is gone (past its TTL) are dropped.
+   */
+  async list(filter: JobFilter): Promise<JobPage> {
+    let from = filter.cursor === undefined ? '-' : `(${decodeCursor(filter.cursor)}`;
+    const page: Array<{ view: JobView; member: string }> = [];
+    const gone: string[] = [];
+    try {
+      for (;;) {
+        const members = await this.redis.zrangebylex(this.names.jobsIndexKey, from, '+', 'LIMIT', 0, 100);
+        if (members.length === 0) return { jobs: page.map((p) => p.view) };
+        from = `(${members.at(-1)}`;
+        const candidates = members.map((member) => ({ member, entry: parseMember(member) }))
+          .filter(({ entry }) => entry && (filter.service === undefined || entry.service === filter.service) && ownedBy(entry, filter.owner));
+        const views = await Promise.all(candidates.map(({ entry }) => this.get(entry!.id)));
+        for (const [i, view] of views.entries()) {
+          if (!view) gone.push(candidates[i]!.member);
+          else if (filter.state === undefined || view.state === filter.state) {
+            if (page.length === filter.limit) return { jobs: page.map((p) => p.view), next: Buffer.from(page.at(-1)!.member).toString('base64url') };
+            page.push({ view, member: candidates[i]!.member });
+          }
+        }
+      }
+    } finally {
+      if (gone.length > 0) await this.redis.zrem(this.names.jobsIndexKey, ...gone).catch(() => undefined);
+    }
   }
 
   subscribe(id: string, listener: (job: JobView) => void): () => void {
@@ -160,13 +197,19 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async notify(id: string): Promise<void> {
-    if (!this.listeners.watched(id)) return;
+    if (!this.listeners.watched(id) && !this.options.events) return;
     const view = await this.get(id).catch(() => undefined);
     if (view) this.emit(view);
   }
 
   private emit(view: JobView): void {
     this.listeners.emit(view);
+    if (!this.options.events || this.published.get(view.id) === view.state) return;
+    // Newest last, so the oldest entry goes when the map is full.
+    this.published.delete(view.id);
+    this.published.set(view.id, view.state);
+    if (this.published.size > 10_000) this.published.delete(this.published.keys().next().value!);
+    this.options.events.publish({ type: 'job', job: view });
   }
 
   private cancelledKey(id: string): string {
@@ -189,4 +232,29 @@ export class BullMqJobQueue implements JobQueue {
     if (state === 'failed') Object.assign(view, { error: outcome?.error ?? job.failedReason, status_code: outcome?.statusCode });
     return view;
   }
+}
+
+/**
+ * A job's index entry. All entries score 0, so Redis orders them by text: the
+ * first field, 16 digits counting down as jobs arrive, puts the newest job
+ * first. The rest is what the list filters on without reading the job.
+ */
+function indexMember(id: string, arrival: number, spec: JobSpec): string {
+  return `${String(1e15 - arrival).padStart(16, '0')}|${JSON.stringify([id, spec.service, spec.owner ?? null])}`;
+}
+
+function parseMember(member: string): { id: string; service: string; owner: string | undefined } | undefined {
+  try {
+    const [id, service, owner] = JSON.parse(member.slice(member.indexOf('|') + 1)) as [string, string, string | null];
+    return { id, service, owner: owner ?? undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A cursor is the last listed job's index entry, base64url-encoded. */
+function decodeCursor(cursor: string): string {
+  const member = /^[A-Za-z0-9_-]{1,2048}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!/^[0-9]{16}\|/.test(member) || !parseMember(member)) throw badCursor(cursor);
+  return member;
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CorralError } from '../errors/index.js';
+import type { EventHub } from '../events/index.js';
 import { JobListeners } from './job-listeners.js';
-import { isFinished, type JobQueue, type JobSpec, type JobView } from './job.js';
+import { badCursor, isFinished, matches, type JobFilter, type JobPage, type JobQueue, type JobSpec, type JobView } from './job.js';
 import type { JobOutcome } from './execute-job.js';
 
 export interface InProcessJobQueueOptions {
@@ -13,6 +14,8 @@ export interface InProcessJobQueueOptions {
   /** How long a finished job's result is kept. */
   resultTtlMs: number;
   onFinished?: (job: JobView, spec: JobSpec) => void;
+  /** Hears of every change of every job, and of finished jobs forgotten (GET /api/events). */
+  events?: EventHub;
 }
 
 interface Entry {
@@ -46,6 +49,7 @@ export class InProcessJobQueue implements JobQueue {
     const entry = { view, spec, seq: this.seq++ };
     this.jobs.set(view.id, entry);
     this.waiting.push(entry);
+    this.options.events?.publish({ type: 'job', job: { ...view } });
     // BullMQ's order: jobs without a priority first, then priority 1, 2, ...; ties by arrival.
     this.waiting.sort((a, b) => (a.spec.priority ?? 0) - (b.spec.priority ?? 0) || a.seq - b.seq);
     this.pump();
@@ -66,6 +70,21 @@ export class InProcessJobQueue implements JobQueue {
     this.waiting.splice(this.waiting.indexOf(entry), 1);
     this.update(entry, { state: 'cancelled', finished_at: new Date().toISOString() });
     return { ...entry.view };
+  }
+
+  async list(filter: JobFilter): Promise<JobPage> {
+    // The cursor is the arrival number of the previous page's last job; the map keeps arrival order.
+    if (filter.cursor !== undefined && !/^[0-9]{1,15}$/.test(filter.cursor)) throw badCursor(filter.cursor);
+    const before = filter.cursor === undefined ? Infinity : Number(filter.cursor);
+    const entries = [...this.jobs.values()];
+    const page: Entry[] = [];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]!;
+      if (entry.seq >= before || !matches(entry.view, filter)) continue;
+      if (page.length === filter.limit) return { jobs: page.map((e) => ({ ...e.view })), next: String(page.at(-1)!.seq) };
+      page.push(entry);
+    }
+    return { jobs: page.map((e) => ({ ...e.view })) };
   }
 
   subscribe(id: string, listener: (job: JobView) => void): () => void {
@@ -100,6 +119,7 @@ export class InProcessJobQueue implements JobQueue {
       this.options.onFinished?.({ ...entry.view }, entry.spec);
     }
     this.listeners.emit(entry.view);
+    this.options.events?.publish({ type: 'job', job: { ...entry.view } });
   }
 
   private sweep(): void {
@@ -108,6 +128,7 @@ export class InProcessJobQueue implements JobQueue {
       if (entry.view.finished_at && Date.parse(entry.view.finished_at) < cutoff) {
         this.jobs.delete(id);
         this.listeners.forget(id);
+        this.options.events?.publish({ type: 'job-deleted', job: { ...entry.view } });
       }
     }
   }

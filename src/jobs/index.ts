@@ -1,5 +1,5 @@
-export type { JobQueue, JobSpec, JobState, JobView } from './job.js';
-export { isFinished } from './job.js';
+export type { JobFilter, JobPage, JobQueue, JobSpec, JobState, JobView } from './job.js';
+export { isFinished, matches, ownedBy } from './job.js';
 export { InProcessJobQueue } from './in-process-job-queue.js';
 export { BullMqJobQueue } from './bullmq-job-queue.js';
 export { executeJob } from './execute-job.js';

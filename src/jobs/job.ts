@@ -1,3 +1,5 @@
+import { CorralError } from '../errors/index.js';
+
 /** An async job, as GET /api/jobs/<id> shows it. */
 export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
 
@@ -34,12 +36,45 @@ export interface JobView {
   finished_at?: string;
 }
 
+/** Which jobs GET /api/jobs lists; every field narrows the list. */
+export interface JobFilter {
+  state?: JobState;
+  /** The service as the job was submitted (name or id). */
+  service?: string;
+  /** Only the jobs this principal submitted (and any without an owner); unset = every job (admins). */
+  owner?: string;
+  /** Most jobs on one page. */
+  limit: number;
+  /** `next` of the previous page: the jobs older than its last one. */
+  cursor?: string;
+}
+
+/** One page of jobs, newest first; `next` is set when older jobs match too. */
+export interface JobPage {
+  jobs: JobView[];
+  next?: string;
+}
+
+/** The one visibility rule: a job is its owner's (ownerless jobs are everyone's); admins see every job. */
+export const ownedBy = (job: Pick<JobView, 'owner'>, owner: string | undefined) =>
+  owner === undefined || job.owner === undefined || job.owner === owner;
+
+/** Does a job pass a filter's state, service and owner? */
+export const matches = (job: JobView, filter: Omit<JobFilter, 'limit' | 'cursor'>) =>
+  (filter.state === undefined || job.state === filter.state) && (filter.service === undefined || job.service === filter.service) && ownedBy(job, filter.owner);
+
+/** A `cursor` that no page handed out. */
+export const badCursor = (cursor: string) =>
+  new CorralError('BAD_REQUEST', `cursor '${cursor}' is not one this gateway handed out; pass the 'next' of the previous page.`);
+
 export interface JobQueue {
   /** Accepts a job or throws QUEUE_FULL (429). */
   add(spec: JobSpec): Promise<JobView>;
   get(id: string): Promise<JobView | undefined>;
   /** Cancels a queued job; an active or finished one cannot be (409). */
   cancel(id: string): Promise<JobView>;
+  /** Jobs newest first, filtered; a `cursor` this queue did not hand out is BAD_REQUEST (400). */
+  list(filter: JobFilter): Promise<JobPage>;
   /** Calls back on every state change of one job until unsubscribed. */
   subscribe(id: string, listener: (job: JobView) => void): () => void;
   close(): Promise<void>;

@@ -32,4 +32,10 @@ export interface Launcher {
   launch(spec: LaunchSpec): Promise<LaunchResult>;
   status(jobId: string): Promise<JobReport>;
   stop(jobId: string): Promise<void>;
+  /**
+   * Reads a service's job output (the file the launcher named for it), from
+   * byte `offset` on (negative: the last `maxBytes`), at most `maxBytes`.
+   * `start` is where the text begins, `next` where to read on.
+   */
+  readLog?(serviceId: string, offset: number, maxBytes: number): Promise<{ start: number; next: number; text: string }>;
 }

@@ -50,6 +50,22 @@ export class SlurmCommandError extends Error {
  */
 const WRITE_SCRIPT = 'umask 077 && mkdir -p -- "$1" && rm -f -- "$2" && set -C && cat > "$2" && chmod 600 -- "$2"';
 
+/**
+ * Prints "<start> <end>" and then bytes start..end of file "$1": from offset
+ * "$2" (or, when it is negative, the last "$3" bytes), at most "$3" of them.
+ * A file shorter than the offset was rewritten (a requeued or restarted job):
+ * it is read from its start. A missing file is "0 0", nothing else.
+ */
+const READ_LOG = [
+  'f=$1; off=$2; max=$3',
+  '[ -f "$f" ] || { echo "0 0"; exit 0; }',
+  'size=$(wc -c < "$f" | tr -d " ")',
+  'if [ "$off" -lt 0 ]; then off=$((size > max ? size - max : 0)); elif [ "$off" -gt "$size" ]; then off=0; fi',
+  'end=$((size - off > max ? off + max : size))',
+  'echo "$off $end"',
+  'tail -c +$((off + 1)) -- "$f" | head -c $((end - off))',
+].join('\n');
+
 const JOB_ID = /^\d+(?:_\d+)?(?:\+\d+)?$/;
 const INVALID_JOB = /invalid job id/i;
 const ALREADY_DONE = /already completing or completed|job\/step already|invalid job id/i;
@@ -171,6 +187,20 @@ export class SlurmLauncher implements Launcher {
     if (fromSacct) return fromSacct;
     if (fromSqueue) return this.#finalReport({ ...fromSqueue, ...optional('logPath', this.#logs.get(jobId)) });
     return { state: 'FAILED', reason: 'job not found' };
+  }
+
+  /**
+   * Reads a service's job log (the file this launcher names for the service in
+   * its work directory; see ServiceLogs). Bytes from `offset` on, at most `maxBytes`.
+   */
+  async readLog(serviceId: string, offset: number, maxBytes: number): Promise<{ start: number; next: number; text: string }> {
+    const { log } = jobPaths(this.workDir, serviceId);
+    const read = ['sh', '-c', READ_LOG, 'sh', log, String(Math.trunc(offset)), String(Math.max(1, Math.trunc(maxBytes)))];
+    const result = await this.runner.run(read);
+    const newline = result.stdout.indexOf('\n');
+    const head = /^(\d+) (\d+)$/.exec(result.stdout.slice(0, newline < 0 ? undefined : newline));
+    if (result.code !== 0 || !head) throw new SlurmCommandError(`cannot read the job log ${log}`, read, result);
+    return { start: Number(head[1]), next: Number(head[2]), text: newline < 0 ? '' : result.stdout.slice(newline + 1) };
   }
 
   async stop(jobId: string): Promise<void> {

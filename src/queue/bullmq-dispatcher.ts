@@ -2,6 +2,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CorralError, ERROR_CATALOG, type ErrorCode } from '../errors/index.js';
+import type { EventHub } from '../events/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
 import type { InferenceDispatcher, RunLimits, WorkerInfo } from './dispatcher.js';
@@ -23,6 +24,8 @@ export interface BullMqDispatcherOptions {
   inspector: Pick<InferenceDispatcher, 'inspect' | 'close'>;
   metrics: CorralMetrics;
   logger: Logger;
+  /** Hears of workers appearing, changing what they serve or load, and going silent (GET /api/events). */
+  events?: EventHub;
 }
 
 interface Waiter {
@@ -106,10 +109,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
   }
 
   workers(): WorkerInfo[] {
-    return this.heartbeats.map((h) => ({
-      id: h.id, pid: h.pid, state: 'ready', outstanding: h.active, rssBytes: h.rssBytes, loadedModels: h.loadedModels,
-      restarts: 0, host: h.host, services: h.services, concurrency: h.concurrency, processed: h.processed, lastSeen: h.lastSeen,
-    }));
+    return this.heartbeats.map(workerInfo);
   }
 
   async close(): Promise<void> {
@@ -175,7 +175,9 @@ export class BullMqDispatcher implements InferenceDispatcher {
   /** Refreshes the heartbeat view and per-queue counts (for backpressure and metrics). */
   private async refresh(): Promise<void> {
     try {
+      const previous = this.heartbeats;
       this.heartbeats = await readHeartbeats(this.redis, this.names);
+      this.publishChanges(previous, this.heartbeats);
       const { metrics } = this.options;
       for (const [name, q] of this.queues) {
         const counts = await q.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
@@ -188,4 +190,23 @@ export class BullMqDispatcher implements InferenceDispatcher {
       // Redis restarting: keep the last view.
     }
   }
+
+  /** Workers that appeared, changed what they are (not their counters), or went silent. */
+  private publishChanges(previous: Heartbeat[], current: Heartbeat[]): void {
+    const { events } = this.options;
+    if (!events) return;
+    const identity = (h: Heartbeat) => JSON.stringify([h.pid, h.host, h.services, h.concurrency, h.loadedModels]);
+    const before = new Map(previous.map((h) => [h.id, identity(h)]));
+    for (const h of current) if (before.get(h.id) !== identity(h)) events.publish({ type: 'worker', worker: workerInfo(h) });
+    const now = new Set(current.map((h) => h.id));
+    for (const h of previous) if (!now.has(h.id)) events.publish({ type: 'worker-deleted', worker: { ...workerInfo(h), state: 'exited' } });
+  }
+}
+
+/** A remote worker as GET /api/workers shows it. */
+function workerInfo(h: Heartbeat): WorkerInfo {
+  return {
+    id: h.id, pid: h.pid, state: 'ready', outstanding: h.active, rssBytes: h.rssBytes, loadedModels: h.loadedModels,
+    restarts: 0, host: h.host, services: h.services, concurrency: h.concurrency, processed: h.processed, lastSeen: h.lastSeen,
+  };
 }

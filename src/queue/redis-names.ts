@@ -15,6 +15,16 @@ export class RedisNames {
   /** BullMQ queue of async jobs (POST /api/jobs). */
   readonly jobsQueue = 'jobs';
 
+  /** Sorted set listing async jobs newest first (GET /api/jobs): one member per job, all scored 0, ordered by text. */
+  get jobsIndexKey(): string {
+    return `${this.prefix}:jobs:index`;
+  }
+
+  /** Counter numbering async jobs as they arrive, for that index. */
+  get jobsArrivalKey(): string {
+    return `${this.prefix}:jobs:arrivals`;
+  }
+
   /** Set of model/service names that have an inference queue, for workers that serve everything. */
   get servicesKey(): string {
     return `${this.prefix}:services`;

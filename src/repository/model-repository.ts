@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { BatchingConfig } from '../config/config.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { ModelSignature } from '../runtimes/runtime.js';
+import type { EventHub } from '../events/index.js';
 import type { Db } from '../store/index.js';
 import { validateModelName } from './model-name.js';
 import { modelRef, recordFromRow, type ModelRecord } from './model-record.js';
@@ -28,11 +29,13 @@ export class ModelRepository {
     private readonly db: Db,
     readonly dir: string,
     private readonly inspect: ModelInspector,
+    private readonly events?: EventHub,
   ) {}
 
-  static async open(db: Db, dir: string, inspect: ModelInspector): Promise<ModelRepository> {
+  /** `events` hears of every upload, change and delete (GET /api/events). */
+  static async open(db: Db, dir: string, inspect: ModelInspector, events?: EventHub): Promise<ModelRepository> {
     await mkdir(dir, { recursive: true });
-    const repo = new ModelRepository(db, dir, inspect);
+    const repo = new ModelRepository(db, dir, inspect, events);
     for (const row of await db.selectFrom('models').selectAll().orderBy('name').execute()) {
       repo.models.set(row.name, recordFromRow(row, dir));
     }
@@ -95,6 +98,7 @@ export class ModelRepository {
         .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
       record = recordFromRow(row, this.dir);
       this.models.set(name, record);
+      this.events?.publish({ type: 'model', model: record });
     } catch (err) {
       await rm(received.path, { force: true });
       await rm(dirname(finalPath), { recursive: true, force: true });
@@ -121,6 +125,7 @@ export class ModelRepository {
     const model = this.get(name);
     await this.db.deleteFrom('models').where('name', '=', name).execute();
     this.models.delete(name);
+    this.events?.publish({ type: 'model-deleted', model });
     await this.retire(model);
     await rm(join(this.dir, name), { recursive: true, force: true });
     return model;
@@ -132,6 +137,7 @@ export class ModelRepository {
       .where('name', '=', name).returningAll().executeTakeFirstOrThrow();
     const record = recordFromRow(row, this.dir);
     this.models.set(name, record);
+    this.events?.publish({ type: 'model', model: record });
     return record;
   }
 

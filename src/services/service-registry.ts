@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CorralError } from '../errors/index.js';
+import type { EventHub } from '../events/index.js';
 import type { ModelRecord, ModelRepository } from '../repository/index.js';
 import { validateModelName } from '../repository/model-name.js';
 import type { Db } from '../store/index.js';
@@ -25,10 +26,11 @@ export const BUILTIN_SERVICES: readonly NewService[] = [
 export class ServiceRegistry {
   private readonly services = new Map<string, ServiceRecord>();
 
-  private constructor(private readonly db: Db, private readonly repository: ModelRepository) {}
+  private constructor(private readonly db: Db, private readonly repository: ModelRepository, private readonly events?: EventHub) {}
 
-  static async open(db: Db, repository: ModelRepository): Promise<ServiceRegistry> {
-    const registry = new ServiceRegistry(db, repository);
+  /** `events` hears of every service created, changed (state, endpoint, token) and deleted (GET /api/events). */
+  static async open(db: Db, repository: ModelRepository, events?: EventHub): Promise<ServiceRegistry> {
+    const registry = new ServiceRegistry(db, repository, events);
     for (const row of await db.selectFrom('services').selectAll().execute()) registry.services.set(row.id, serviceFromRow(row));
     for (const builtin of BUILTIN_SERVICES) {
       if (!registry.findCreated(builtin.name)) await registry.create(builtin, 'RUNNING');
@@ -71,6 +73,7 @@ export class ServiceRegistry {
     await this.db.insertInto('services').values(row).execute();
     const record = serviceFromRow(row);
     this.services.set(record.id, record);
+    this.events?.publish({ type: 'service', service: record });
     return record;
   }
 
@@ -102,6 +105,7 @@ export class ServiceRegistry {
     if (!row) throw new CorralError('SERVICE_NOT_FOUND', `No service with id '${id}'.`);
     const record = serviceFromRow(row);
     this.services.set(id, record);
+    this.events?.publish({ type: 'service', service: record });
     return record;
   }
 
@@ -113,6 +117,7 @@ export class ServiceRegistry {
     }
     await this.db.deleteFrom('services').where('id', '=', service.id).execute();
     this.services.delete(service.id);
+    this.events?.publish({ type: 'service-deleted', service });
     return service;
   }
 

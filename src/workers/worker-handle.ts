@@ -36,6 +36,8 @@ interface Pending {
   key?: string;
   /** Armed while a run has a time limit; a streamed chunk re-arms it (the model is making progress). */
   timer?: NodeJS.Timeout;
+  /** The model a run is for (its name, else its key), to credit the worker's output to. */
+  model?: string;
 }
 
 export interface WorkerOptions {
@@ -49,6 +51,12 @@ export interface WorkerOptions {
   onStats: (rssBytes: number) => void;
   /** A run passed its time limit: the worker is being killed (onExit follows). */
   onHang?: (model: ModelRef, limitMs: number) => void;
+  /**
+   * Each line the worker prints, with the models it was running then (or, when
+   * idle, the model it ran last). The output still reaches the gateway's own
+   * stdout and stderr. Without it the worker writes to them directly.
+   */
+  onOutput?: (stream: 'stdout' | 'stderr', line: string, models: string[]) => void;
 }
 
 /** One worker process and the requests it has in flight. */
@@ -56,6 +64,8 @@ export class WorkerHandle {
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** The model of the run that settled last, for output printed after its answer. */
+  private lastModel: string | undefined;
   state: WorkerInfo['state'] = 'starting';
   rssBytes = 0;
   loadedModels: string[] = [];
@@ -72,8 +82,12 @@ export class WorkerHandle {
         CORRAL_WORKER_THREADS: String(options.threads),
         CORRAL_WORKER_BUDGET_BYTES: String(options.memoryBudgetBytes),
       },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', options.onOutput ? 'pipe' : 'inherit', options.onOutput ? 'pipe' : 'inherit', 'ipc'],
     });
+    if (options.onOutput) {
+      this.relay(this.child.stdout!, process.stdout, 'stdout', options.onOutput);
+      this.relay(this.child.stderr!, process.stderr, 'stderr', options.onOutput);
+    }
     this.child.on('message', (message: FromWorker) => this.receive(message));
     this.child.on('error', () => undefined); // 'exit' follows and does the cleanup
     this.child.on('exit', (code, signal) => {
@@ -105,6 +119,7 @@ export class WorkerHandle {
    */
   run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number, chunkTimeoutMs = timeoutMs): Promise<unknown> {
     return this.request((id) => ({ type: 'run', id, model, input }), onChunk, (p) => {
+      p.model = model.name ?? model.key;
       if (timeoutMs === undefined || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return;
       p.key = model.key;
       const limitMs = chunkTimeoutMs !== undefined && chunkTimeoutMs > 0 && Number.isFinite(chunkTimeoutMs) ? chunkTimeoutMs : timeoutMs;
@@ -187,7 +202,40 @@ export class WorkerHandle {
     const p = this.pending.get(id);
     this.pending.delete(id);
     clearTimeout(p?.timer);
+    if (p?.model !== undefined) this.lastModel = p.model;
     return p;
+  }
+
+  /**
+   * The models in flight on this worker; when it is idle, the one it ran last.
+   * While it only checks an upload (inspect), none: that output belongs to no service yet.
+   */
+  private activeModels(): string[] {
+    if (this.pending.size === 0) return this.lastModel === undefined ? [] : [this.lastModel];
+    const running = new Set<string>();
+    for (const p of this.pending.values()) if (p.model !== undefined) running.add(p.model);
+    return [...running];
+  }
+
+  /** Copies a worker's output stream to the gateway's and hands each whole line to `onOutput`. */
+  private relay(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, stream: 'stdout' | 'stderr', onOutput: NonNullable<WorkerOptions['onOutput']>): void {
+    let partial = '';
+    from.setEncoding('utf8');
+    from.on('data', (chunk: string) => {
+      to.write(chunk);
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      // A line without an end is cut into pieces rather than held without bound.
+      if (partial.length > 65_536) lines.push(partial), partial = '';
+      if (lines.length > 0) {
+        const models = this.activeModels();
+        for (const line of lines) onOutput(stream, line.replace(/\r$/, ''), models);
+      }
+    });
+    from.on('end', () => {
+      if (partial !== '') onOutput(stream, partial, this.activeModels());
+      partial = '';
+    });
   }
 
   private receive(message: FromWorker): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { CorralError } from '../errors/index.js';
+import type { EventHub } from '../events/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher, RunLimits, WorkerInfo } from '../queue/dispatcher.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
@@ -18,6 +19,13 @@ export interface WorkerPoolOptions {
   requestTimeoutMs?: number;
   metrics: CorralMetrics;
   logger: Logger;
+  /** Hears of each worker's changes: started, ready, exited, models loaded or unloaded (GET /api/events). */
+  events?: EventHub;
+  /**
+   * Each line a worker prints, with the models it was running (or had just run)
+   * then. Without it, workers write straight to the gateway's stdout and stderr.
+   */
+  onOutput?: (stream: 'stdout' | 'stderr', line: string, models: string[]) => void;
 }
 
 /**
@@ -125,25 +133,36 @@ export class WorkerPool implements InferenceDispatcher {
     const { metrics, logger } = this.options;
     const id = `worker-${index}`;
     const startedAt = Date.now();
-    return new WorkerHandle({
+    let loaded = '';
+    const handle: WorkerHandle = new WorkerHandle({
       id,
       home: this.options.home,
       allowRemoteModels: this.options.allowRemoteModels,
       threads: this.options.threadsPerWorker,
       memoryBudgetBytes: this.options.memoryBudgetBytes,
+      onOutput: this.options.onOutput,
       onReady: () => {
         this.updateReadyGauge();
+        this.publish(handle, index);
         this.wake();
       },
-      onStats: (rss) => metrics.workerRss.set({ worker: id }, rss),
+      onStats: (rss) => {
+        metrics.workerRss.set({ worker: id }, rss);
+        // Memory changes all the time; only a change of what is loaded is news.
+        if (handle.loadedModels.join('\n') === loaded) return;
+        loaded = handle.loadedModels.join('\n');
+        this.publish(handle, index);
+      },
       onHang: (model, limitMs) => {
         this.updateReadyGauge();
+        this.publish(handle, index);
         logger.warn({ worker: id, model: model.name ?? model.key, limitMs }, 'a model hung past its time limit; killing its worker');
       },
       onExit: (code, signal) => {
         this.updateReadyGauge();
+        if (!this.closing) this.restarts[index]!++;
+        this.publish(handle, index);
         if (this.closing) return;
-        this.restarts[index]!++;
         metrics.workerRestarts.inc();
         logger.warn({ worker: id, code, signal }, 'worker exited; restarting it');
         // A worker that dies right after starting is backed off so a broken install cannot spin.
@@ -154,6 +173,12 @@ export class WorkerPool implements InferenceDispatcher {
         this.wake();
       },
     });
+    this.publish(handle, index);
+    return handle;
+  }
+
+  private publish(handle: WorkerHandle, index: number): void {
+    this.options.events?.publish({ type: 'worker', worker: handle.info(this.restarts[index]!) });
   }
 
   /** The least busy ready worker, waiting for one up to readyTimeoutMs; undefined once `until` (epoch ms) has passed. */

@@ -1,10 +1,12 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { checkTaskRoute } from '../../services/index.js';
 import { CorralError } from '../../errors/index.js';
-import { BullMqJobQueue, checkWebhookTarget, executeJob, InProcessJobQueue, isFinished, type JobQueue, type JobSpec, type JobView, webhookSender } from '../../jobs/index.js';
+import { checkWebhookTarget, isFinished, type JobFilter, type JobQueue, type JobState, type JobView } from '../../jobs/index.js';
+import type { Principal } from '../../auth/index.js';
 import type { Corral } from '../corral.js';
 import { openEventStream } from '../sse.js';
+import { canSee, ownerFilter, publicView, summaryView } from './job-view.js';
 
 const JobBody = Type.Object({
   service: Type.String({ minLength: 1 }),
@@ -13,39 +15,37 @@ const JobBody = Type.Object({
   priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_097_152 })),
   webhook: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
 }, { additionalProperties: false });
-/** Who owns a job is the gateway's business, not part of the job's JSON. */
-const publicView = ({ owner: _owner, ...job }: JobView) => job;
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/** Query strings stay strings (no type coercion): the patterns say what is accepted. */
+const ListQuery = Type.Object({
+  state: Type.Optional(Type.String({ pattern: '^(queued|active|completed|failed|cancelled)$' })),
+  service: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,2048}$' })),
+}, { additionalProperties: false });
+export const MAX_JOB_PAGE = 500;
+const DEFAULT_JOB_PAGE = 50;
+
+/** GET /api/jobs for one caller: the jobs it sees, newest first (also the jobs of GET /api/events' snapshot). */
+export async function listJobs(jobs: JobQueue, principal: Principal, query: Omit<JobFilter, 'owner'>) {
+  const page = await jobs.list({ ...query, owner: ownerFilter(principal) });
+  return { jobs: page.jobs.map(summaryView), ...(page.next ? { next: page.next } : {}) };
+}
 
 /**
  * Async jobs: POST /api/jobs answers at once with an id; the job runs through
  * the service's task route; GET polls, /events streams, DELETE cancels, and an
  * optional webhook is POSTed (signed; private addresses refused, see
- * docs/webhooks.md) when it finishes. In Redis mode jobs live in
- * BullMQ and survive a gateway restart.
+ * docs/webhooks.md) when it finishes. GET /api/jobs lists them. In Redis mode
+ * jobs live in BullMQ and survive a gateway restart.
  */
-export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => FastifyInstance }> = async (app, { corral, root }) => {
-  const { config, logger, metrics, services } = corral;
-  // A job runs as the key that submitted it, as that key is when the job runs.
-  const execute = (spec: JobSpec) => executeJob(root(), services, spec, () => corral.internalCalls.headersFor(corral.auth.principalById(spec.owner ?? 'anonymous')));
-  const sendWebhook = webhookSender({ logger, home: config.home, secret: config.auth.webhookSecret, allowPrivate: config.auth.webhookAllowPrivate });
-  const onFinished = (job: JobView, spec: JobSpec) => {
-    metrics.jobs.inc({ service: job.service, state: job.state });
-    if (job.started_at) metrics.jobWait.observe({ service: job.service }, (Date.parse(job.started_at) - Date.parse(job.created_at)) / 1000);
-    if (spec.webhook) void sendWebhook(spec.webhook, publicView(job));
-  };
-  const jobs: JobQueue = config.redisUrl
-    ? new BullMqJobQueue({
-      redisUrl: config.redisUrl, prefix: config.queuePrefix, execute, concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs,
-      resultTtlSeconds: config.jobTtlSeconds, attempts: config.jobAttempts, lockDurationMs: config.lockDurationMs, onFinished, logger,
-    })
-    : new InProcessJobQueue({ execute, concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, resultTtlMs: config.jobTtlSeconds * 1000, onFinished });
-  app.addHook('onClose', async () => jobs.close());
+export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; jobs: JobQueue }> = async (app, { corral, jobs }) => {
+  const { config, services } = corral;
 
   /** A job as its owner (or an admin) sees it; to anyone else it does not exist. */
   const find = async (req: FastifyRequest, id: string) => {
     const job = await jobs.get(id);
-    if (!job || (job.owner !== undefined && job.owner !== req.principal.id && !req.principal.has('admin'))) {
+    if (!job || !canSee(req.principal, job)) {
       throw new CorralError('JOB_NOT_FOUND', `No job '${id}'; finished jobs are kept for ${config.jobTtlSeconds} s.`);
     }
     return job;
@@ -60,6 +60,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; root: () => 
     const job = await jobs.add({ ...req.body, owner: req.principal.id });
     reply.code(202).header('location', `/api/jobs/${job.id}`);
     return publicView(job);
+  });
+
+  app.get('/api/jobs', { schema: { querystring: ListQuery }, config: { auth: 'infer' } }, async (req) => {
+    const { state, service, limit, cursor } = req.query;
+    const size = limit === undefined ? DEFAULT_JOB_PAGE : Number(limit);
+    if (size > MAX_JOB_PAGE) throw new CorralError('BAD_REQUEST', `limit is at most ${MAX_JOB_PAGE}; page with the 'next' cursor for more.`);
+    return listJobs(jobs, req.principal, { state: state as JobState | undefined, service, limit: size, cursor });
   });
 
   app.get('/api/jobs/:id', { schema: { params: IdParams }, config: { auth: 'infer' } }, async (req) => publicView(await find(req, req.params.id)));

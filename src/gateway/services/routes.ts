@@ -5,6 +5,7 @@ import { decodeFrame, encodeFrame, INVOKE_CONTENT_TYPE, isLocalModelPath } from 
 import type { Corral } from '../corral.js';
 import { planService } from './create-service.js';
 import { serviceView } from './service-view.js';
+import { usableService } from './usable-service.js';
 
 const ServiceBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128 }),
@@ -32,11 +33,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
   const { services, runner, config, profiles, models } = corral;
   const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
   /** The service named in the path, if the caller's key may use it (403 otherwise). */
-  const usable = (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const service = services.get(req.params.id);
-    req.principal.assertCanUse(service.name);
-    return service;
-  };
+  const usable = (req: FastifyRequest<{ Params: { id: string } }>) => usableService(services, req);
 
   app.post('/api/services', {
     schema: { body: ServiceBody, querystring: Type.Object({ wait: Type.Optional(Type.String()) }) }, config: { auth: 'services:write' },

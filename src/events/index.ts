@@ -1,0 +1,1 @@
+export { EventHub, type Change, type HubEvent } from './event-hub.js';
