@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what `npm test` talks to, on this machine, idempotently:
-# Redis on 127.0.0.1:6379 (started if nothing answers there) and a single-node
-# Slurm cluster (scripts/slurm/setup-local-cluster.sh). Expects root and Debian's apt.
+# Redis on 127.0.0.1:6379 (started if nothing answers there), sshd and chromium
+# packages, and a single-node Slurm cluster (scripts/slurm/setup-local-cluster.sh). Expects root and Debian's apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,13 @@ if [ ! -x /usr/sbin/sshd ]; then
   echo "[test-services] installing openssh-server"
   (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null 2>&1) ||
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null)
+fi
+
+# Chromium, for the web UI's end-to-end tests (test/ui): Debian's package, never a browser Playwright downloads.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "[test-services] installing chromium"
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 fi
 
 bash scripts/slurm/setup-local-cluster.sh

@@ -3,6 +3,8 @@ import type { KeyStore } from './key-store.js';
 import { sameDigest, sha256Hex } from './key-secret.js';
 import { Principal } from './principal.js';
 import { parseScopes, SCOPES } from './scopes.js';
+import { Sessions } from './sessions.js';
+import { CorralError } from '../errors/index.js';
 
 /**
  * Turns a presented secret into the principal it stands for: an API key, the
@@ -14,6 +16,8 @@ export class Authenticator {
   private readonly admin = new Principal('admin-token', 'admin-token', SCOPES);
   private readonly proved = new WeakMap<object, { secret: string; version: number; principal: Principal }>();
   private readonly adminTokenSha?: string;
+  /** Web UI logins (POST /api/session): cookie id → key id. */
+  readonly sessions = new Sessions();
 
   constructor(private readonly keys: KeyStore, config: AuthConfig) {
     this.anonymous = config.mode === 'off'
@@ -36,6 +40,16 @@ export class Authenticator {
     if (!known) return this.keys.authenticate(secret);
     if (connection) this.proved.set(connection, { secret, version: this.keys.version, principal: known });
     return known;
+  }
+
+  /**
+   * The principal of a web UI session cookie: the key that logged in, as it is
+   * now (revoked or expired = 401), or 401 when the session is unknown.
+   */
+  principalForSession(sessionId: string): Principal {
+    const keyId = this.sessions.keyIdOf(sessionId);
+    if (keyId === undefined) throw new CorralError('UNAUTHENTICATED', 'Your session has ended (logged out, expired, or the gateway restarted): log in again.');
+    return this.principalById(keyId);
   }
 
   /** The principal a job acts as when it runs later: its key as it is now (revoked = 401). */

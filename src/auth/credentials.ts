@@ -30,6 +30,26 @@ export function presentedSecret(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/** The web UI's session cookie (POST /api/session sets it; HttpOnly, SameSite=Strict). */
+export const SESSION_COOKIE = 'corral_session';
+
+/**
+ * The session id a browser presents in its `corral_session` cookie, if any.
+ * A credential in a header (presentedSecret) wins over it.
+ */
+export function presentedSession(req: FastifyRequest): string | undefined {
+  const header = req.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
+      const value = part.slice(eq + 1).trim();
+      return value.length > 0 ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
 function nonEmpty(secret: string, message: string): string {
   if (secret.length === 0) throw new CorralError('INVALID_API_KEY', message);
   return secret;

@@ -1,7 +1,8 @@
 export { keyView, type ApiKey } from './api-key.js';
 export { AuditLog, type AuditEntry } from './audit-log.js';
 export { Authenticator } from './authenticator.js';
-export { presentedSecret, redactToken } from './credentials.js';
+export { presentedSecret, presentedSession, redactToken, SESSION_COOKIE } from './credentials.js';
+export { Sessions } from './sessions.js';
 export { InternalCalls } from './internal-calls.js';
 export { KeyStore, type KeyChangeBus, type NewKey, type KeyPatch } from './key-store.js';
 export { MODEL_GLOB } from './model-globs.js';

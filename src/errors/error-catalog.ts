@@ -35,6 +35,7 @@ export const ERROR_CATALOG = {
   RATE_LIMITED: { status: 429, summary: 'The API key used up its requests per minute (or this address failed authentication too often); retry after Retry-After seconds.' },
   CONCURRENCY_LIMITED: { status: 429, summary: 'The API key already has as many requests in flight as its concurrency limit allows.' },
   INTERNAL: { status: 500, summary: 'An unexpected error; the server log has the details.' },
+  UI_NOT_BUILT: { status: 503, summary: 'The web UI has not been built into dist/ui: run npm run build:ui (npm ci does it).' },
   NO_WORKERS: { status: 503, summary: 'No worker process is available to run the model.' },
   SERVICE_NOT_READY: { status: 503, summary: 'The service exists but is not RUNNING; the message gives its state.' },
   INFERENCE_FAILED: { status: 503, summary: 'The model could not be run after retrying on other workers.' },

@@ -21,6 +21,8 @@ import { serviceProxyRoutes } from './services/proxy-routes.js';
 import { serviceRoutes } from './services/routes.js';
 import { serviceLogRoutes } from './services/log-routes.js';
 import { keyRoutes } from './keys/routes.js';
+import { sessionRoutes } from './session/routes.js';
+import { uiRoutes } from './ui/routes.js';
 import { auditRoutes } from './keys/audit-routes.js';
 import { installAuthentication } from './security/authenticate.js';
 import { installHostGuard } from './security/host-guard.js';
@@ -93,5 +95,7 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(eventRoutes, { corral, jobs });
   await app.register(keyRoutes, { corral });
   await app.register(auditRoutes, { corral });
+  await app.register(sessionRoutes, { corral });
+  await app.register(uiRoutes);
   return app;
 }

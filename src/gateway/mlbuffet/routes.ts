@@ -9,6 +9,7 @@ import { errorHandler } from '../error-envelope.js';
 import { envelope, mlbuffetError } from './envelope.js';
 import { HELP } from './help.js';
 import { modelView } from './model-view.js';
+import { prefersHtml } from '../ui/prefers-html.js';
 
 const NameParams = Type.Object({ name: Type.String() });
 const BatchingBody = Type.Object({
@@ -29,7 +30,11 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   const read = { auth: 'read' } as const;
   const write = { auth: 'models:write' } as const;
 
-  app.get('/', { config: { auth: 'public' } }, async () => envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help'));
+  // A browser (Accept prefers text/html) goes to the web UI; MLBuffet clients get their greeting.
+  app.get('/', { config: { auth: 'public' } }, async (req, reply) => {
+    if (prefersHtml(req.headers.accept)) return reply.redirect('/ui/', 302);
+    return envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help');
+  });
   app.get('/help', { config: { auth: 'public' } }, async () => envelope(200, 'Corral MLBuffet-compatible API', { routes: HELP }));
 
   // A key limited to some models sees only those.

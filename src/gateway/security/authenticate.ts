@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onResponseHookHandler } from 'fastify';
 import type { RouteAuth } from './route-auth.js';
-import { admit, presentedSecret, Principal, type Scope } from '../../auth/index.js';
+import { admit, presentedSecret, presentedSession, Principal, type Scope } from '../../auth/index.js';
 import { sameDigest, sha256Hex } from '../../auth/key-secret.js';
 import { CorralError, toCorralError } from '../../errors/index.js';
 import type { Corral } from '../corral.js';
@@ -46,7 +46,10 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     let found: Principal | Promise<Principal>;
     try {
       if (failedAuth.anyBlocked) failedAuth.assertAllowed(req.ip);
-      found = auth.principalFor(presentedSecret(req), req.raw.socket);
+      // A key in a header wins; a browser of the web UI presents its session cookie instead.
+      const secret = presentedSecret(req);
+      const session = secret === undefined ? presentedSession(req) : undefined;
+      found = session !== undefined ? auth.principalForSession(session) : auth.principalFor(secret, req.raw.socket);
     } catch (err) {
       return refuse(req, err);
     }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { presentedSession } from '../../auth/index.js';
 import { CorralError } from '../../errors/index.js';
 import { hostOf } from './host-guard.js';
 
@@ -8,7 +9,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * CSRF guard: a state-changing request that a browser sends on behalf of a
  * page from another origin (a text/plain form POST needs no preflight, and
  * carries cached Basic credentials) gets 403, unless that origin is in
- * CORRAL_CORS_ORIGINS. Clients that are not browsers send no Origin.
+ * CORRAL_CORS_ORIGINS. Clients that are not browsers send no Origin; a write
+ * that carries the web UI's session cookie must show it is same-origin.
  */
 export function installOriginGuard(app: FastifyInstance, corsOrigins: readonly string[]): void {
   const allowed = new Set(corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
@@ -25,7 +27,14 @@ export function installOriginGuard(app: FastifyInstance, corsOrigins: readonly s
     if (SAFE_METHODS.has(req.method)) return;
     const origin = req.headers.origin;
     if (origin === undefined) {
-      if (req.headers['sec-fetch-site'] === 'cross-site') throw refused('a cross-site page');
+      const site = req.headers['sec-fetch-site'];
+      if (site === 'cross-site') throw refused('a cross-site page');
+      // The web UI's session cookie is sent by the browser on its own: a write it
+      // authenticates must prove it comes from this gateway's pages (browsers send Origin
+      // on every POST, PUT, PATCH and DELETE; a header credential needs no such proof).
+      if (site !== 'same-origin' && presentedSession(req) !== undefined && !req.headers.authorization && req.headers['x-api-key'] === undefined) {
+        throw refused('a request carrying the session cookie but neither Origin nor Sec-Fetch-Site: same-origin');
+      }
       return;
     }
     const normalized = origin.replace(/\/$/, '').toLowerCase();

@@ -1,0 +1,95 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import { useConfirm } from '../components/Confirm';
+import { ErrorAlert } from '../components/ErrorAlert';
+import { Link } from '../components/Link';
+import { Status } from '../components/Status';
+import { time } from '../components/format';
+import type { LiveState } from '../live';
+import { navigate, type Location } from '../router';
+import type { Service, ServiceStatus } from '../types';
+
+const STATUSES: ServiceStatus[] = ['SUBMITTED', 'STARTING', 'RUNNING', 'STOPPED', 'FAILED', 'TIMEOUT'];
+
+/** Every service, live from /api/events; the status filter is in the URL (?status=RUNNING). */
+export function Services({ live, location, can }: { live: LiveState; location: Location; can: (scope: string) => boolean }) {
+  const [dialog, confirm] = useConfirm();
+  const [error, setError] = useState<{ err: unknown; retry: () => void } | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const status = location.query.get('status') ?? '';
+  const services = [...live.services.values()]
+    .filter((s) => status === '' || s.status === status)
+    .sort((a, b) => a.name.localeCompare(b.name));
+
+  const act = async (s: Service, what: 'stop' | 'delete') => {
+    const ok = await confirm(what === 'stop'
+      ? { title: `Stop ${s.name}?`, message: 'Its worker (or cluster job) ends; requests to it fail until it is started again.', confirm: 'Stop' }
+      : { title: `Delete ${s.name}?`, message: 'The service is removed for good; its model files stay.', confirm: 'Delete' });
+    if (!ok) return;
+    const run = async () => {
+      setBusy(s.id);
+      setError(null);
+      try {
+        await api(`/api/services/${encodeURIComponent(s.id)}${what === 'stop' ? '/stop' : ''}`, { method: what === 'stop' ? 'POST' : 'DELETE' });
+      } catch (err) {
+        setError({ err, retry: () => void run() });
+      } finally {
+        setBusy(null);
+      }
+    };
+    await run();
+  };
+
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">Services</h1>
+      <div class="toolbar">
+        <label for="status-filter">Status</label>
+        <select id="status-filter" value={status} onChange={(e) => {
+          const v = (e.currentTarget as HTMLSelectElement).value;
+          navigate(v ? `/services?status=${v}` : '/services', true);
+        }}>
+          <option value="">All</option>
+          {STATUSES.map((s) => <option value={s}>{s}</option>)}
+        </select>
+      </div>
+      {error && <ErrorAlert error={error.err} onRetry={error.retry} onDismiss={() => setError(null)} />}
+      {!live.loaded ? <p role="status">Loading…</p> : services.length === 0 ? (
+        <p class="empty">No services{status ? ` with status ${status}` : ''}. Upload an ONNX model on the <Link to="/models">Models</Link> page, or start one with <code>corral run</code>.</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">Services</caption>
+          <thead><tr><th scope="col">Name</th><th scope="col">Task</th><th scope="col">Model</th><th scope="col">Profile</th><th scope="col">Status</th><th scope="col">Updated</th><th scope="col">Actions</th></tr></thead>
+          <tbody>
+            {services.map((s) => {
+              const fromRepository = s.id.startsWith('onnx:');
+              return (
+                <tr key={s.id}>
+                  <th scope="row">{s.name}</th>
+                  <td>{s.task}</td>
+                  <td class="wrap">{s.model}</td>
+                  <td>{s.profile}</td>
+                  <td>
+                    <Status state={s.status} />
+                    {s.reason && (s.status === 'FAILED' || s.status === 'TIMEOUT') && <p class="reason">{s.reason}</p>}
+                  </td>
+                  <td>{time(s.updated_at)}</td>
+                  <td><div class="actions">
+                    {fromRepository && s.status === 'RUNNING' && can('infer') && <Link to={`/models/${encodeURIComponent(s.name)}/playground`}>Playground</Link>}
+                    {!fromRepository && can('services:operate') && (s.status === 'RUNNING' || s.status === 'STARTING' || s.status === 'SUBMITTED') && (
+                      <button type="button" class="secondary" disabled={busy === s.id} onClick={() => void act(s, 'stop')} aria-label={`Stop ${s.name}`}>Stop</button>
+                    )}
+                    {!fromRepository && can('services:write') && (
+                      <button type="button" class="danger" disabled={busy === s.id} onClick={() => void act(s, 'delete')} aria-label={`Delete ${s.name}`}>Delete</button>
+                    )}
+                  </div></td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {dialog}
+    </section>
+  );
+}
