@@ -100,3 +100,45 @@ export function upload(method: string, path: string, field: string, file: File, 
   });
   return { done, abort: () => xhr.abort() };
 }
+
+/**
+ * A POST whose answer is read as a stream (OpenAI chat completions with
+ * `stream: true`): the Response once it is ok, else the server's error.
+ */
+export async function postForStream(path: string, json: unknown, signal: AbortSignal): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: 'POST', signal, credentials: 'same-origin',
+      headers: { accept: 'text/event-stream, application/json', 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError('The gateway cannot be reached: is it running?', 0);
+  }
+  if (res.ok) return res;
+  const text = await res.text();
+  let body: unknown;
+  try { body = JSON.parse(text); } catch { body = text; }
+  throw errorFrom(res.status, res.statusText, body, res.headers.get('retry-after'), true);
+}
+
+/** Server-sent events from a fetch body: calls `onData` with each event's data (joined `data:` lines). */
+export async function readEvents(body: ReadableStream<Uint8Array>, onData: (data: string) => void): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+      if (data !== '') onData(data);
+    }
+  }
+}

@@ -8,6 +8,7 @@ import { Login } from './pages/Login';
 import { Metrics } from './pages/Metrics';
 import { Models } from './pages/Models';
 import { Playground } from './pages/Playground';
+import { ServiceDetail } from './pages/ServiceDetail';
 import { Services } from './pages/Services';
 import { Workers } from './pages/Workers';
 import { navigate, useLocation, type Location } from './router';
@@ -114,6 +115,8 @@ function pageFor(location: Location, allowed: string[]) {
   type Render = (s: ReturnType<typeof useLive>, l: Location, can: (scope: string) => boolean) => preact.JSX.Element;
   const page = (title: string, render: Render) => ({ title, render });
   if (playground) return page('Playground', (s) => <Playground live={s} name={decodeURIComponent(playground[1]!)} />);
+  const detail = /^\/services\/([^/]+)$/.exec(p);
+  if (detail && allowed.includes('/services')) return page('Service', (s, l, can) => <ServiceDetail live={s} location={l} can={can} idOrName={decodeURIComponent(detail[1]!)} />);
   if (p === '/' || (p.startsWith('/services') && allowed.includes('/services'))) return page('Services', (s, l, can) => <Services live={s} location={l} can={can} />);
   if (p.startsWith('/models') && allowed.includes('/models')) return page('Models', (s, _l, can) => <Models live={s} can={can} />);
   if (p.startsWith('/workers') && allowed.includes('/workers')) return page('Workers', (s) => <Workers live={s} />);

@@ -24,8 +24,39 @@ export interface Service {
   status: ServiceStatus;
   reason: string | null;
   replicas: number;
+  model_path?: string;
+  revision?: string | null;
+  job_id?: string | null;
+  endpoint?: string | null;
+  options?: Record<string, unknown>;
+  dynamic_batching?: { max_batch_size: number; max_queue_delay_microseconds: number };
   created_at: string;
   updated_at: string;
+}
+
+/** GET /models?profile=: what a profile can serve without downloading. */
+export interface RegistryEntry {
+  model: string;
+  revision: string;
+  profile: string;
+  path: string;
+  size_bytes: number;
+  source: 'cache' | 'home' | 'repository';
+}
+
+export interface Profile {
+  name: string;
+  type: 'local' | 'slurm';
+  home_dir: string | null;
+  cache_dir: string | null;
+  [key: string]: unknown;
+}
+
+/** One line of GET /api/services/<id>/logs. */
+export interface LogLine {
+  t: number;
+  stream: string;
+  text: string;
 }
 
 export interface TensorSpec {

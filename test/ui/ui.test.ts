@@ -7,62 +7,22 @@
  * request leaving 127.0.0.1. Screenshots go to test-results/ui/.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/scale-out.js';
 import { bearer, rawRequest, startAuthServer } from '../auth/auth-helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/ui/', import.meta.url).pathname;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { launchBrowser, loginAs, openWatched, shot, type Watched } from './browser.js';
 
 let server: TestServer & { adminKey: string };
 let browser: Browser;
 
-/** A page that records what must never happen: console errors, uncaught exceptions, requests off 127.0.0.1. */
-interface Watched {
-  context: BrowserContext;
-  page: Page;
-  problems: string[];
-}
-
-async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<Watched> {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    // A 4xx/5xx the test provokes is logged by Chromium as "Failed to load resource"; those are expected.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|401|429|500)/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('request', (r) => {
-    const url = new URL(r.url());
-    if (url.protocol !== 'data:' && url.hostname !== '127.0.0.1') problems.push(`request off 127.0.0.1: ${r.url()}`);
-  });
-  return { context, page, problems };
-}
-
-async function login(page: Page, key = server.adminKey): Promise<void> {
-  await page.goto(`${server.url}/ui/`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Services' }).waitFor();
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
-}
+const open = (colorScheme: 'light' | 'dark' = 'light'): Promise<Watched> => openWatched(browser, colorScheme);
+const login = (page: Page, key = server.adminKey): Promise<void> => loginAs(page, server.url, key);
 
 before(async () => {
-  // Test the UI as its sources are now (npm ci built it once; an edit since would be missed).
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'vite.config.ts'], { stdio: 'inherit' });
-  mkdirSync(SHOTS, { recursive: true });
-  assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/ensure-test-services.sh does it)');
+  browser = await launchBrowser();
   server = await startAuthServer({ workers: 1 }, { CORRAL_METRICS_SAMPLE_MS: '500' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
 
 after(async () => {

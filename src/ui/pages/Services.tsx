@@ -4,6 +4,7 @@ import { useConfirm } from '../components/Confirm';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Link } from '../components/Link';
 import { Status } from '../components/Status';
+import { StartService } from './StartService';
 import { time } from '../components/format';
 import type { LiveState } from '../live';
 import { navigate, type Location } from '../router';
@@ -17,6 +18,7 @@ export function Services({ live, location, can }: { live: LiveState; location: L
   const [error, setError] = useState<{ err: unknown; retry: () => void } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const status = location.query.get('status') ?? '';
+  const [showStart, setShowStart] = useState(location.query.get('start') === '1');
   const services = [...live.services.values()]
     .filter((s) => status === '' || s.status === status)
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -53,6 +55,12 @@ export function Services({ live, location, can }: { live: LiveState; location: L
           {STATUSES.map((s) => <option value={s}>{s}</option>)}
         </select>
       </div>
+      {can('services:write') && (
+        <details class="start" open={showStart} onToggle={(e) => setShowStart((e.currentTarget as HTMLDetailsElement).open)}>
+          <summary>Start a new service</summary>
+          {showStart && <StartService onStarted={() => undefined} />}
+        </details>
+      )}
       {error && <ErrorAlert error={error.err} onRetry={error.retry} onDismiss={() => setError(null)} />}
       {!live.loaded ? <p role="status">Loading…</p> : services.length === 0 ? (
         <p class="empty">No services{status ? ` with status ${status}` : ''}. Upload an ONNX model on the <Link to="/models">Models</Link> page, or start one with <code>corral run</code>.</p>
@@ -65,7 +73,7 @@ export function Services({ live, location, can }: { live: LiveState; location: L
               const fromRepository = s.id.startsWith('onnx:');
               return (
                 <tr key={s.id}>
-                  <th scope="row">{s.name}</th>
+                  <th scope="row">{fromRepository ? s.name : <Link to={`/services/${encodeURIComponent(s.id)}`}>{s.name}</Link>}</th>
                   <td>{s.task}</td>
                   <td class="wrap">{s.model}</td>
                   <td>{s.profile}</td>
