@@ -103,8 +103,10 @@ describe('BullMqJobQueue', () => {
     const { queue, runs, started } = harness({ maxQueued: 2 });
     await queue.add({ service: 'running', input: 0 });
     await started(1);
-    await queue.add({ service: 'w1', input: 0 });
+    const waiting = await queue.add({ service: 'w1', input: 0 });
     await queue.add({ service: 'w2', input: 0, priority: 3 });
+    const view = (await queue.get(waiting.id))!;
+    assert.deepEqual([view.state, view.progress, view.started_at, view.finished_at], ['queued', 0, undefined, undefined]);
     await assert.rejects(queue.add({ service: 'w3', input: 0 }), (err: unknown) => {
       assert.ok(err instanceof CorralError);
       assert.equal(err.code, 'QUEUE_FULL');
