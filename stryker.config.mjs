@@ -36,7 +36,7 @@ const WORKER_TESTS = [
 const FOLDERS = {
   batching: { mutate: ['src/batching/**/*.ts'], tests: ['test/batching/*.test.ts', 'test/workers/batching-e2e.test.ts', 'test/workers/batch-split-signature.test.ts'] },
   inference: { mutate: ['src/inference/**/*.ts'], tests: [...WORKER_TESTS, 'test/gateway/kserve-api.test.ts'] },
-  repository: { mutate: ['src/repository/**/*.ts'], tests: ['test/repository/*.test.ts', 'test/gateway/mlbuffet-api.test.ts', 'test/workers/version-retirement.test.ts'] },
+  repository: { mutate: ['src/repository/**/*.ts'], tests: ['test/repository/*.test.ts', 'test/gateway/multipart-errors.test.ts', 'test/gateway/mlbuffet-api.test.ts', 'test/workers/version-retirement.test.ts'] },
   jobs: { mutate: ['src/jobs/**/*.ts'], tests: ['test/jobs/in-process-job-queue.test.ts', 'test/jobs/webhook-delivery.test.ts', 'test/jobs/bullmq-job-queue.test.ts', 'test/jobs/jobs-list.test.ts', 'test/jobs/webhook-safety.test.ts', 'test/jobs/in-process-jobs.test.ts'] },
   workers: { mutate: ['src/workers/**/*.ts', '!src/workers/worker-main.ts'], tests: WORKER_TESTS },
 };
