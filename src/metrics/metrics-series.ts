@@ -1,8 +1,11 @@
 import type { Registry } from 'prom-client';
 
+import type { ModelSeries, SeriesView, SeriesWindow } from './series-view.js';
+
+export type { ModelSeries, SeriesView, SeriesWindow };
+
 /** The windows GET /api/metrics/series answers, in ms. */
-export const SERIES_WINDOWS = { '15m': 15 * 60_000, '1h': 60 * 60_000 } as const;
-export type SeriesWindow = keyof typeof SERIES_WINDOWS;
+export const SERIES_WINDOWS: Record<SeriesWindow, number> = { '15m': 15 * 60_000, '1h': 60 * 60_000 };
 
 /** Most samples the ring keeps: an hour at the default 5 s, less than an hour below 500 ms. */
 const MAX_SAMPLES = 7201;
@@ -33,21 +36,6 @@ interface Sample {
   points: Map<string, Point>;
 }
 
-export interface ModelSeries {
-  p50_ms: Array<number | null>;
-  p99_ms: Array<number | null>;
-  rps: Array<number | null>;
-  errors: Array<number | null>;
-  queue_depth: Array<number | null>;
-  batch_size: Array<number | null>;
-}
-
-export interface SeriesView {
-  window: SeriesWindow;
-  step_ms: number;
-  t: number[];
-  series: Record<string, ModelSeries>;
-}
 
 interface MetricValue { value: number; labels: Record<string, string | number>; metricName?: string }
 

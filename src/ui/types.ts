@@ -90,20 +90,9 @@ export interface Worker {
   lastSeen?: string;
 }
 
-export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
-
-export interface Job {
-  id: string;
-  service: string;
-  state: JobState;
-  progress: number;
-  error?: string;
-  status_code?: number;
-  attempts: number;
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-}
+// The server's own view types, so the UI cannot drift from them (type-only: nothing is bundled).
+export type { JobState, JobView as Job } from '../jobs/job';
+import type { JobView as Job } from '../jobs/job';
 
 export interface Snapshot {
   services: Service[];
@@ -112,18 +101,4 @@ export interface Snapshot {
   jobs: Job[];
 }
 
-export interface ModelSeries {
-  p50_ms: Array<number | null>;
-  p99_ms: Array<number | null>;
-  rps: Array<number | null>;
-  errors: Array<number | null>;
-  queue_depth: Array<number | null>;
-  batch_size: Array<number | null>;
-}
-
-export interface SeriesView {
-  window: '15m' | '1h';
-  step_ms: number;
-  t: number[];
-  series: Record<string, ModelSeries>;
-}
+export type { ModelSeries, SeriesView } from '../metrics/series-view';
