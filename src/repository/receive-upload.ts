@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -30,8 +29,11 @@ export async function receiveUpload(source: Readable, modelsDir: string): Promis
       done(null, chunk);
     },
   });
+  // The file is opened before the pipeline starts: a write stream that opens it
+  // lazily could create it after a failed pipeline's rm below, leaving a stray .part.
+  const file = await open(path, 'wx');
   try {
-    await pipeline(source, meter, createWriteStream(path));
+    await pipeline(source, meter, file.createWriteStream());
     // @fastify/multipart marks a stream cut at the size limit instead of always throwing.
     if ((source as Readable & { truncated?: boolean }).truncated) {
       throw new CorralError('PAYLOAD_TOO_LARGE', 'The model file is larger than the upload limit; raise CORRAL_MAX_UPLOAD_MB.');
@@ -39,6 +41,7 @@ export async function receiveUpload(source: Readable, modelsDir: string): Promis
     if (sizeBytes === 0) throw new CorralError('EMPTY_UPLOAD', 'The uploaded model file is empty.');
     return { path, sizeBytes, sha256: hash.digest('hex') };
   } catch (err) {
+    await file.close().catch(() => undefined);
     await rm(path, { force: true });
     throw uploadFailure(err, source);
   }

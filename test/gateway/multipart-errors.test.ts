@@ -387,4 +387,33 @@ describe('receiveUpload', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // busboy emits 'error' on a cut-short file stream as soon as the body ends, which can be
+  // before the temp file's open() has finished. A write stream that opened the file lazily
+  // created it after the failed upload's rm, leaving a stray .part (seen in CI under load).
+  // The window is narrow, so many uploads fail at once to make it show.
+  test('a source that fails while its temp file is still being opened leaves no temp file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corral-receive-'));
+    const failsOnFirstRead = () => {
+      let read = false;
+      return new Readable({
+        read() {
+          if (read) return;
+          read = true;
+          this.push(Buffer.from('part of a model'));
+          queueMicrotask(() => this.emit('error', new Error('Part terminated early due to unexpected end of multipart data')));
+        },
+      });
+    };
+    try {
+      for (let round = 0; round < 60; round++) {
+        const outcomes = await Promise.allSettled(Array.from({ length: 64 }, () => receiveUpload(failsOnFirstRead(), dir)));
+        assert.ok(outcomes.every((o) => o.status === 'rejected'), 'every cut-short upload is rejected');
+      }
+      await sleep(100); // a late open() would land in this window
+      assert.deepEqual(readdirSync(join(dir, '.incoming')), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
