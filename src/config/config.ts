@@ -66,6 +66,8 @@ export interface CorralConfig {
   auth: AuthConfig;
   /** How often the gateway samples its own metrics for GET /api/metrics/series (CORRAL_METRICS_SAMPLE_MS). */
   metricsSampleMs: number;
+  /** Where the built web UI is served from (CORRAL_UI_DIR); by default the `npm ci` build in dist/ui. */
+  uiDir?: string;
 }
 
 export interface AuthConfig {
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     eventsHistory: Math.max(1, intFrom(env, 'CORRAL_EVENTS_HISTORY', 1000)),
     auth: authFrom(env),
     metricsSampleMs: Math.max(10, intFrom(env, 'CORRAL_METRICS_SAMPLE_MS', 5000)),
+    uiDir: env.CORRAL_UI_DIR || undefined,
     ...overrides,
   };
   return config;

@@ -96,6 +96,6 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(keyRoutes, { corral });
   await app.register(auditRoutes, { corral });
   await app.register(sessionRoutes, { corral });
-  await app.register(uiRoutes);
+  await app.register(uiRoutes, { dir: corral.config.uiDir });
   return app;
 }

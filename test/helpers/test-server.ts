@@ -26,7 +26,8 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(overrides: Partial<CorralConfig> = {}, env: Record<string, string> = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'corral-test-'));
   const models = writeFixtureModels(join(home, 'fixtures'));
-  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0', CORRAL_AUTH: 'off', ...env }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
+  // CORRAL_UI_DIR passes through: the UI suites build the app into a directory of their own (test/ui/browser.ts).
+  const config = loadConfig({ CORRAL_HOME: home, CORRAL_LOG_LEVEL: 'warn', CORRAL_ALLOW_REMOTE_MODELS: '0', CORRAL_AUTH: 'off', CORRAL_UI_DIR: process.env.CORRAL_UI_DIR, ...env }, { host: '127.0.0.1', port: 0, workers: 2, threadsPerWorker: 1, ...overrides });
   const server = await startServer(config);
   return {
     ...server, home, models, adminKey: server.newAdminKey,

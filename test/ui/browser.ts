@@ -6,16 +6,26 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SHOTS = new URL('../../test-results/ui/', import.meta.url).pathname;
 export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/**
+ * Each UI test file builds into a directory of its own, which the gateways it starts
+ * serve (CORRAL_UI_DIR, read when the gateway is created), so files that run at the
+ * same time never serve each other's half-written build.
+ */
+const UI_BUILD = mkdtempSync(join(tmpdir(), 'corral-ui-build-'));
+process.env.CORRAL_UI_DIR = UI_BUILD;
+
 /** Builds the UI as its sources are now (npm ci built it once; an edit since would be missed) and launches Chromium. */
 export async function launchBrowser(): Promise<Browser> {
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'vite.config.ts'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'vite.config.ts', '--outDir', UI_BUILD, '--emptyOutDir'], { stdio: 'inherit' });
   mkdirSync(SHOTS, { recursive: true });
   assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/ensure-test-services.sh does it)');
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS });

@@ -36,7 +36,8 @@ function builtFiles(dir: string): Set<string> {
  * file and has no extension is a page of the app (a deep link): index.html.
  * Hashed assets are cached for a year; index.html never.
  */
-export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, { dir = UI_DIR }) => {
+export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, options) => {
+  const dir = options.dir ?? UI_DIR;
   await app.register(fastifyStatic, { root: dir, serve: false });
   // Read per request only while the UI is missing (a build may appear later); the listing is cheap.
   let files = builtFiles(dir);
