@@ -12,7 +12,7 @@ import type { Browser, Page } from '@playwright/test';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/scale-out.js';
 import { bearer, rawRequest, startAuthServer } from '../auth/auth-helpers.js';
-import { launchBrowser, loginAs, openWatched, shot, type Watched } from './browser.js';
+import { assertAccessible, launchBrowser, loginAs, openWatched, shot, type Watched } from './browser.js';
 
 let server: TestServer & { adminKey: string };
 let browser: Browser;
@@ -211,7 +211,7 @@ describe('web UI', () => {
     }
   });
 
-  test('every page renders in light and dark, the theme toggle is remembered, with no console error or outside request', async () => {
+  test('every page renders in light and dark with no axe-core violation, the theme toggle is remembered, with no console error or outside request', async () => {
     const pages = [['services', 'Services'], ['models', 'Models'], ['workers', 'Workers'], ['jobs', 'Jobs'], ['metrics', 'Metrics'], ['models/iris.onnx/playground', 'Playground: iris.onnx']] as const;
     for (const scheme of ['light', 'dark'] as const) {
       const { context, page, problems } = await open(scheme);
@@ -223,6 +223,7 @@ describe('web UI', () => {
         const bg = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
         assert.equal(bg, scheme === 'dark' ? 'rgb(21, 23, 26)' : 'rgb(247, 247, 245)', `${path} in ${scheme}`);
         await shot(page, `${path.replaceAll('/', '-')}-${scheme}`);
+        await assertAccessible(page, `${path} in ${scheme}`);
       }
       assert.deepEqual(problems, []);
       await context.close();
