@@ -3,11 +3,14 @@ import { api, UNAUTHORIZED_EVENT } from './api';
 import { ErrorAlert } from './components/ErrorAlert';
 import { Link } from './components/Link';
 import { live, useLive } from './live';
+import { ApiKeys } from './pages/ApiKeys';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
 import { Metrics } from './pages/Metrics';
 import { Models } from './pages/Models';
 import { Playground } from './pages/Playground';
+import { Profiles } from './pages/Profiles';
+import { Registry } from './pages/Registry';
 import { ServiceDetail } from './pages/ServiceDetail';
 import { Services } from './pages/Services';
 import { Workers } from './pages/Workers';
@@ -15,13 +18,17 @@ import { navigate, useLocation, type Location } from './router';
 import { applyTheme, storedTheme, type ThemeChoice } from './theme';
 import type { SessionView, Who } from './types';
 
-const PAGES = [
+/** The navigation: a page shows only to a key with its scope; API keys only when auth is on (with it off there are none to manage). */
+const PAGES: ReadonlyArray<{ path: string; title: string; scope: string; needsAuth?: boolean }> = [
   { path: '/services', title: 'Services', scope: 'read' },
   { path: '/models', title: 'Models', scope: 'read' },
+  { path: '/registry', title: 'Registry', scope: 'read' },
   { path: '/workers', title: 'Workers', scope: 'read' },
   { path: '/jobs', title: 'Jobs', scope: 'infer' },
   { path: '/metrics', title: 'Metrics', scope: 'metrics' },
-] as const;
+  { path: '/profiles', title: 'Profiles', scope: 'read' },
+  { path: '/keys', title: 'API keys', scope: 'admin', needsAuth: true },
+];
 
 type Session = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'login'; notice?: string } | { state: 'in'; auth: 'on' | 'off'; who: Who };
 
@@ -66,7 +73,7 @@ function Shell({ who, authOn, onLogout }: { who: Who; authOn: boolean; onLogout:
   const location = useLocation();
   const state = useLive();
   const can = (scope: string) => who.scopes.includes('admin') || who.scopes.includes(scope as Who['scopes'][number]);
-  const pages = PAGES.filter((p) => can(p.scope));
+  const pages = PAGES.filter((p) => can(p.scope) && (!p.needsAuth || authOn));
 
   useEffect(() => {
     if (location.path === '/') navigate('/services', true);
@@ -122,6 +129,9 @@ function pageFor(location: Location, allowed: string[]) {
   if (p.startsWith('/workers') && allowed.includes('/workers')) return page('Workers', (s) => <Workers live={s} />);
   if (p.startsWith('/jobs') && allowed.includes('/jobs')) return page('Jobs', (s, l) => <Jobs live={s} location={l} />);
   if (p.startsWith('/metrics') && allowed.includes('/metrics')) return page('Metrics', (_s, l) => <Metrics location={l} />);
+  if (p.startsWith('/registry') && allowed.includes('/registry')) return page('Registry', (_s, _l, can) => <Registry can={can} />);
+  if (p.startsWith('/profiles') && allowed.includes('/profiles')) return page('Profiles', (_s, _l, can) => <Profiles can={can} />);
+  if (p.startsWith('/keys') && allowed.includes('/keys')) return page('API keys', () => <ApiKeys />);
   return page('Not found', () => <section><h1 id="page-title" tabIndex={-1}>Not found</h1><p>No page {p} here, or your key may not see it. <Link to="/services">Services</Link></p></section>);
 }
 

@@ -44,13 +44,25 @@ export interface RegistryEntry {
   source: 'cache' | 'home' | 'repository';
 }
 
+/** A profile as /api/profiles shows it: every profiles.cfg key, null where unset. */
 export interface Profile {
   name: string;
   type: 'local' | 'slurm';
+  host: string | null;
+  user: string | null;
+  port: number | null;
+  identity_file: string | null;
   home_dir: string | null;
   cache_dir: string | null;
-  [key: string]: unknown;
+  partition: string | null;
+  time_limit: string | null;
+  gpus: number | null;
+  memory: string | null;
+  cpus: number | null;
 }
+
+/** The keys a profile can be created or patched with (POST/PATCH /api/profiles). */
+export type ProfileField = Exclude<keyof Profile, 'name'>;
 
 /** One line of GET /api/services/<id>/logs. */
 export interface LogLine {
@@ -74,8 +86,17 @@ export interface Model {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   dynamic_batching: { max_batch_size: number; max_queue_delay_microseconds: number };
+  /** Limit on one inference request, in ms. */
+  timeout_ms?: number;
+  sha256?: string;
   created_at: string;
   updated_at: string;
+}
+
+/** GET/PATCH /api/v1/models/<name>/config (inside MLBuffet's envelope). */
+export interface ModelConfig {
+  dynamic_batching: { max_batch_size: number; max_queue_delay_microseconds: number };
+  timeout_ms: number;
 }
 
 export interface Worker {
@@ -100,5 +121,10 @@ export interface Snapshot {
   workers: Worker[];
   jobs: Job[];
 }
+
+// GET /api/keys: the server's own key view (never the secret); POST adds `key`, once.
+import type { keyView } from '../auth/api-key';
+export type ApiKeyView = ReturnType<typeof keyView>;
+export type { Scope as ServerScope } from '../auth/scopes';
 
 export type { ModelSeries, SeriesView } from '../metrics/series-view';

@@ -40,13 +40,14 @@ describe('web UI', () => {
       assert.equal(res.status, 200, `Accept: ${accept}`);
       assert.match(JSON.parse(res.body).http_status.description, /Greetings from Corral/);
     }
-    for (const path of ['/ui/', '/ui', '/ui/models', '/ui/models/iris.onnx/playground']) {
+    for (const path of ['/ui/', '/ui', '/ui/models', '/ui/models/iris.onnx/playground', '/ui/services/iris.onnx']) {
       const res = await fetch(`${server.url}${path}`);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-security-policy') ?? '', /^default-src 'self'/, path);
       assert.match(await res.text(), /<div id="app">/, `${path} is the app (deep links fall back to index.html)`);
     }
     assert.equal((await fetch(`${server.url}/ui/assets/missing.js`)).status, 404);
+    assert.equal((await fetch(`${server.url}/ui/favicon.ico`)).status, 404, 'a missing top-level file is not a page');
   });
 
   test('login with a key: a session cookie (HttpOnly, SameSite=Strict); Services loads live with no console error and nothing leaving 127.0.0.1', async () => {
@@ -201,9 +202,11 @@ describe('web UI', () => {
       await page.getByRole('link', { name: 'Metrics' }).click();
       const card = page.locator('article[data-model="iris.onnx"]');
       await card.waitFor();
-      assert.equal(await card.locator('canvas').count(), 2, 'two uPlot charts');
-      await card.getByText('Table view').click();
-      const rates = await card.locator('tbody tr td:nth-child(4)').allTextContents();
+      assert.equal(await card.locator('canvas').count(), 5, 'five uPlot charts: latency, throughput, errors, queue depth, batch size');
+      // Each chart has its own table view; the throughput one holds requests per second.
+      const throughput = card.locator('figure.chart', { hasText: 'Throughput' });
+      await throughput.locator('summary').click();
+      const rates = await throughput.locator('details tbody tr td:nth-child(2)').allTextContents();
       assert.ok(rates.some((r) => Number(r) > 0), `some sample has requests per second: ${rates.join(' ')}`);
       await shot(page, `metrics-table-${scheme}`);
       assert.deepEqual(problems, []);

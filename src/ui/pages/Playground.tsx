@@ -5,6 +5,7 @@ import { Link } from '../components/Link';
 import { shape as showShape } from '../components/format';
 import type { LiveState } from '../live';
 import type { TensorSpec } from '../types';
+import { ImageClassify, isImageInput } from './playgrounds/ImageClassify';
 
 interface Output { name: string; datatype: string; shape: number[]; data: unknown[] }
 
@@ -66,9 +67,13 @@ export function Playground({ live, name }: { live: LiveState; name: string }) {
   const [error, setError] = useState<unknown>(null);
   const [outputs, setOutputs] = useState<Output[] | null>(null);
   const [busy, setBusy] = useState(false);
+  const [mode, setMode] = useState<'image' | 'tensor'>('image');
 
   if (!live.loaded) return <p role="status">Loading…</p>;
   if (!model) return <section><h1 id="page-title">Playground</h1><p class="empty">No model '{name}'. See <Link to="/models">Models</Link>.</p></section>;
+
+  // A single image input can also be fed an uploaded image, which the gateway resizes.
+  const image = model.inputs.length === 1 && isImageInput(model.inputs[0]!);
 
   const submit = async (e?: Event) => {
     e?.preventDefault();
@@ -98,9 +103,8 @@ export function Playground({ live, name }: { live: LiveState; name: string }) {
     }
   };
 
-  return (
-    <section aria-labelledby="page-title">
-      <h1 id="page-title">Playground: {model.model}</h1>
+  const tensorForm = (
+    <>
       <p class="muted">Version {model.version}. Predictions go to <code>POST /v2/models/{model.model}/infer</code>.</p>
       <form class="card" onSubmit={submit} noValidate>
         {model.inputs.map((spec) => {
@@ -138,6 +142,25 @@ export function Playground({ live, name }: { live: LiveState; name: string }) {
           </table>
         </div>
       )}
+    </>
+  );
+
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">Playground: {model.model}</h1>
+      {image && (
+        <fieldset class="input-mode">
+          <legend>Input</legend>
+          <label class="check"><input type="radio" name="mode" checked={mode === 'image'} onChange={() => setMode('image')} /> Image upload</label>
+          <label class="check"><input type="radio" name="mode" checked={mode === 'tensor'} onChange={() => setMode('tensor')} /> Tensor values</label>
+        </fieldset>
+      )}
+      {image && mode === 'image' ? (
+        <>
+          <p class="muted">Version {model.version}. The image goes to <code>POST /api/v1/models/{model.model}/prediction</code>, which resizes it to <code>{model.inputs[0]!.name}</code> {showShape(model.inputs[0]!.shape)}.</p>
+          <div class="card"><ImageClassify model={model.model} output={model.outputs[0]?.name} /></div>
+        </>
+      ) : tensorForm}
     </section>
   );
 }

@@ -9,6 +9,11 @@ import { navigate, type Location } from '../router';
 import type { LogLine, Service } from '../types';
 import { Chat } from './Chat';
 import { Embeddings } from './Embeddings';
+import { Keyterms } from './playgrounds/Keyterms';
+import { Ocr } from './playgrounds/Ocr';
+import { TextClassification } from './playgrounds/TextClassification';
+import { TokenClassification } from './playgrounds/TokenClassification';
+import { ServiceMetrics } from './ServiceMetrics';
 import { lastRequests, snippets } from './snippets';
 
 const TABS = [
@@ -16,15 +21,18 @@ const TABS = [
   { id: 'logs', label: 'Logs' },
   { id: 'config', label: 'Config' },
   { id: 'api', label: 'API' },
+  { id: 'metrics', label: 'Metrics' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
 
-/** One service: tabs for its playground (only while RUNNING), logs, config and API snippets. */
+/** One service: tabs for its playground (only while RUNNING), logs, config, API snippets and metrics. */
 export function ServiceDetail({ live, location, idOrName, can }: { live: LiveState; location: Location; idOrName: string; can: (scope: string) => boolean }) {
   const service = live.services.get(idOrName) ?? [...live.services.values()].find((s) => s.name === idOrName);
   const running = service?.status === 'RUNNING';
   const asked = location.query.get('tab') as Tab | null;
-  const tab: Tab = asked && TABS.some((t) => t.id === asked) && (asked !== 'playground' || running) ? asked : running && can('infer') ? 'playground' : 'logs';
+  // The playground needs a RUNNING service and the infer scope; the metrics tab the metrics scope.
+  const enabled = (t: Tab) => (t !== 'playground' || (running && can('infer'))) && (t !== 'metrics' || can('metrics'));
+  const tab: Tab = asked && TABS.some((t) => t.id === asked) && enabled(asked) ? asked : enabled('playground') ? 'playground' : 'logs';
   const tabRefs = useRef<Record<string, HTMLButtonElement | null>>({});
 
   if (!live.loaded) return <section><h1 id="page-title">Service</h1><p role="status">Loading…</p></section>;
@@ -36,7 +44,6 @@ export function ServiceDetail({ live, location, idOrName, can }: { live: LiveSta
       </section>
     );
   }
-  const enabled = (t: Tab) => t !== 'playground' || (running && can('infer'));
   // Same path (id or name, as opened), so only the tab changes and the focus stays on the tabs.
   const select = (t: Tab) => navigate(`${location.path}?tab=${t}`, true);
   const onKey = (e: KeyboardEvent) => {
@@ -82,6 +89,7 @@ export function ServiceDetail({ live, location, idOrName, can }: { live: LiveSta
         {tab === 'logs' && <Logs service={service} />}
         {tab === 'config' && <Config service={service} />}
         {tab === 'api' && <ApiSnippets service={service} />}
+        {tab === 'metrics' && <ServiceMetrics service={service} />}
       </div>
     </section>
   );
@@ -90,6 +98,10 @@ export function ServiceDetail({ live, location, idOrName, can }: { live: LiveSta
 function Playground({ service }: { service: Service }) {
   if (service.task === 'text-generation') return <Chat service={service} />;
   if (service.task === 'feature-extraction') return <Embeddings service={service} />;
+  if (service.task === 'keyterms') return <Keyterms service={service} />;
+  if (service.task === 'ocr') return <Ocr service={service} />;
+  if (service.task === 'text-classification' || service.task === 'zero-shot-classification') return <TextClassification service={service} />;
+  if (service.task === 'token-classification') return <TokenClassification service={service} />;
   if (service.task === 'tensor') return <p>Try it in the <Link to={`/models/${encodeURIComponent(service.name)}/playground`}>tensor playground</Link>.</p>;
   return <p class="empty">No playground for {service.task} yet: the API tab shows how to call it.</p>;
 }

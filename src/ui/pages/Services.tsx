@@ -4,7 +4,7 @@ import { useConfirm } from '../components/Confirm';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Link } from '../components/Link';
 import { Status } from '../components/Status';
-import { StartService } from './StartService';
+import { StartService, type StartPrefill } from './StartService';
 import { time } from '../components/format';
 import type { LiveState } from '../live';
 import { navigate, type Location } from '../router';
@@ -58,7 +58,7 @@ export function Services({ live, location, can }: { live: LiveState; location: L
       {can('services:write') && (
         <details class="start" open={showStart} onToggle={(e) => setShowStart((e.currentTarget as HTMLDetailsElement).open)}>
           <summary>Start a new service</summary>
-          {showStart && <StartService onStarted={() => undefined} />}
+          {showStart && <StartService onStarted={() => undefined} initial={prefill(location)} />}
         </details>
       )}
       {error && <ErrorAlert error={error.err} onRetry={error.retry} onDismiss={() => setError(null)} />}
@@ -100,4 +100,11 @@ export function Services({ live, location, can }: { live: LiveState; location: L
       {dialog}
     </section>
   );
+}
+
+/** The Registry page opens the form with its model: /services?start=1&task=…&profile=…&model=…&revision=…. */
+function prefill(location: Location): StartPrefill | undefined {
+  const q = location.query;
+  if (!q.get('model')) return undefined;
+  return { task: q.get('task') ?? undefined, profile: q.get('profile') ?? undefined, model: q.get('model') ?? undefined, revision: q.get('revision') ?? undefined };
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Link } from '../components/Link';
@@ -18,6 +18,14 @@ export const TASKS: Array<{ task: string; label: string; needsModel: boolean }> 
 
 const OTHER = '__other__';
 
+/** What the Registry page's "Start service" fills in (from /services?start=1&task=&profile=&model=&revision=). */
+export interface StartPrefill {
+  task?: string;
+  profile?: string;
+  model?: string;
+  revision?: string;
+}
+
 /** A service name from a model id or path: its last part, in the characters names allow. */
 const nameFrom = (model: string) => (model.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 60);
 
@@ -26,10 +34,12 @@ const nameFrom = (model: string) => (model.split('/').filter(Boolean).pop() ?? '
  * registry (GET /models?profile=) or any hub id or path, then a name. The
  * server validates; its message is shown as it said it, and nothing typed is lost.
  */
-export function StartService({ onStarted }: { onStarted: (s: Service) => void }) {
-  const [task, setTask] = useState(TASKS[0]!.task);
+export function StartService({ onStarted, initial }: { onStarted: (s: Service) => void; initial?: StartPrefill }) {
+  const [task, setTask] = useState(TASKS.some((t) => t.task === initial?.task) ? initial!.task! : TASKS[0]!.task);
   const [profiles, setProfiles] = useState<Profile[] | null>(null);
-  const [profile, setProfile] = useState('local');
+  const [profile, setProfile] = useState(initial?.profile || 'local');
+  /** A model asked for by the Registry page: chosen once that profile's registry has loaded. */
+  const wanted = useRef(initial?.model ? initial : null);
   const [registry, setRegistry] = useState<RegistryEntry[] | null>(null);
   const [choice, setChoice] = useState('');
   const [other, setOther] = useState('');
@@ -55,6 +65,14 @@ export function StartService({ onStarted }: { onStarted: (s: Service) => void })
       setRegistry(usable);
       // Keep a choice still on offer; else the first model (set here, not in an effect, so a quick pick is never overwritten).
       const keys = usable.map((e) => `${e.model}@${e.revision}`);
+      const want = wanted.current;
+      wanted.current = null;
+      if (want?.model) {
+        const hit = usable.find((e) => e.model === want.model && (!want.revision || e.revision === want.revision));
+        if (hit) return setChoice(`${hit.model}@${hit.revision}`);
+        setOther(want.model);
+        return setChoice(OTHER);
+      }
       setChoice((c) => (c === OTHER || keys.includes(c) ? c : keys[0] ?? ''));
     }).catch((err) => { setRegistry([]); setError({ err, retry: () => loadRegistry(refresh) }); });
   };
