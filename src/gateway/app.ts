@@ -62,7 +62,7 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
     (body === '' ? done(null, undefined) : json(req, body as string, done)));
-  installRouteMetrics(app, corral.metrics);
+  installRouteMetrics(app, corral.metrics, corral.services);
   // Order matters: a wrong Host or a cross-site form is refused before any credential is looked at.
   installHostGuard(app, corral.config, () => corral.publicUrl);
   installOriginGuard(app, corral.config.auth.corsOrigins);

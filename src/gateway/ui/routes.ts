@@ -33,7 +33,7 @@ function builtFiles(dir: string): Set<string> {
 /**
  * GET /ui/ and /ui/*: the web UI's static files from dist/ui, public (they hold
  * no data; every API call they make is authenticated). A path that is not a
- * file and has no extension is a page of the app (a deep link): index.html.
+ * file and is not a top-level name with an extension is a page of the app (a deep link): index.html.
  * Hashed assets are cached for a year; index.html never.
  */
 export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, options) => {
@@ -59,8 +59,9 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, option
       throw new CorralError('UI_NOT_BUILT', `The web UI is not built: run 'npm run build:ui' (npm ci does it) to make ${dir}.`);
     }
     if (built.has(path) && statSync(join(dir, path)).isFile()) return send(reply, path);
-    // A missing file (an old asset, a typo) is 404; anything else is a page of the app.
-    if (path.startsWith('assets/') || /\.[a-z0-9]+$/i.test(path)) {
+    // A missing file (an old asset, a typo like /ui/favicon.icon) is 404; anything else is a
+    // page of the app, including pages named after a model (/ui/services/iris.onnx).
+    if (path.startsWith('assets/') || (!path.includes('/') && /\.[a-z0-9]+$/i.test(path))) {
       throw new CorralError('NOT_FOUND', `No file /ui/${path} in the web UI.`);
     }
     return send(reply, 'index.html');
