@@ -329,6 +329,55 @@ describe('DynamicBatcher', () => {
     assert.deepEqual(values((await h.batcher.submit(req(9))).sum), sumsOf(9));
   });
 
+  test('QUEUE_FULL says how many rows are queued; a request larger than the limit is still taken when nothing is queued', async () => {
+    const h = harness({ maxQueuedRows: 2 });
+    const busy = occupy(h);
+    // An empty queue takes any request, or one larger than the limit could never run.
+    const big = h.batcher.submit(req(1, 5));
+    assert.equal(h.batcher.depth, 5);
+    await assert.rejects(h.batcher.submit(req(2)), (err: unknown) => err instanceof CorralError
+      && err.message === 'The model has 5 rows queued, the limit; retry shortly.');
+    busy.release();
+    assert.deepEqual(values((await big).sum), sumsOf(1, 5));
+    assert.equal(h.batcher.depth, 0);
+  });
+
+  test('depth counts the members of a rejected batch again while they wait to re-run alone', async () => {
+    const rerun = deferred();
+    // When the batch fails, the gate closes, so its members' re-runs wait there to be counted.
+    const h: Harness = harness({ rejectNaN: () => { h.gate = rerun; return new CorralError('INFERENCE_REJECTED', 'bad row'); } });
+    const busy = occupy(h);
+    const bad: OnnxRequest = req(0);
+    (bad.inputs.x!.data as Float32Array)[0] = Number.NaN;
+    const pending = [h.batcher.submit(req(1, 2)), h.batcher.submit(bad)];
+    assert.equal(h.batcher.depth, 3);
+    busy.release();
+    await busy.result;
+    while (h.sizes().length < 3) await sleep(5);
+    assert.deepEqual(h.sizes(), [1, 3, 2], 'the 3-row batch failed; its first member re-runs alone');
+    assert.equal(h.batcher.depth, 1, 'the other member (1 row) waits, counted again');
+    h.gate = undefined;
+    rerun.resolve();
+    await assert.rejects(pending[1]!, (err: unknown) => err instanceof CorralError && err.code === 'INFERENCE_REJECTED');
+    assert.deepEqual(values((await pending[0]!).sum), sumsOf(1, 2));
+    assert.equal(h.batcher.depth, 0);
+  });
+
+  test('drained() resolves at once when idle, else only after every queued and running request is answered', async () => {
+    const h = harness({});
+    await h.batcher.drained();
+    const busy = occupy(h);
+    const queued = h.batcher.submit(req(1));
+    let drained = false;
+    const done = h.batcher.drained().then(() => { drained = true; });
+    await sleep(20);
+    assert.equal(drained, false, 'not drained while a request runs and one waits');
+    busy.release();
+    await done;
+    assert.deepEqual(values((await queued).sum), sumsOf(1));
+    assert.equal(h.batcher.depth, 0);
+  });
+
   test('an INFERENCE_REJECTED batch re-runs its members one by one so the good ones succeed', async () => {
     const h = harness({ rejectNaN: () => new CorralError('INFERENCE_REJECTED', 'bad row') });
     const busy = occupy(h);
