@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from '@playwright/test';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/scale-out.js';
 import { bearer, rawRequest, startAuthServer } from '../auth/auth-helpers.js';
 import { assertAccessible, launchBrowser, loginAs, openWatched, shot, type Watched } from './browser.js';
@@ -212,6 +212,27 @@ describe('web UI', () => {
       assert.deepEqual(problems, []);
       await context.close();
     }
+  });
+
+  test('a dropped event stream shows Reconnecting…, then recovers with what changed while it was down', async () => {
+    const { context, page, problems } = await open();
+    await login(page);
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Models' }).waitFor();
+    await page.locator('.connection-live').waitFor();
+    // New streams are refused and the open one is cut, as when the gateway restarts.
+    await page.route('**/api/events', (route) => route.abort());
+    server.app.server.closeAllConnections();
+    await page.getByRole('status').filter({ hasText: 'Reconnecting…' }).waitFor();
+    await shot(page, 'reconnecting');
+    const res = await uploadModel(server.url, 'cnn-while-down.onnx', server.models.cnn!, server.adminKey);
+    assert.equal(res.status, 201, await res.text());
+    await page.unroute('**/api/events');
+    await page.locator('.connection-live').waitFor({ timeout: 15_000 });
+    await page.getByRole('rowheader', { name: 'cnn-while-down.onnx' }).waitFor();
+    // The refused streams and the cut one are logged by Chromium; nothing else may be.
+    assert.deepEqual(problems.filter((p) => !/net::ERR_(FAILED|INCOMPLETE_CHUNKED_ENCODING)/.test(p)), []);
+    await context.close();
   });
 
   test('every page renders in light and dark with no axe-core violation, the theme toggle is remembered, with no console error or outside request', async () => {
