@@ -7,7 +7,7 @@ import { lockOptions, triesExhausted } from '../queue/attempts.js';
 import { connectRedis } from '../queue/redis-connection.js';
 import { RedisNames } from '../queue/redis-names.js';
 import { JobListeners } from './job-listeners.js';
-import { badCursor, isFinished, ownedBy, type JobFilter, type JobPage, type JobQueue, type JobSpec, type JobState, type JobView } from './job.js';
+import { badCursor, isFinished, ownedBy, requestOf, type JobFilter, type JobPage, type JobQueue, type JobSpec, type JobState, type JobView } from './job.js';
 import type { JobOutcome } from './execute-job.js';
 
 export interface BullMqJobQueueOptions {
@@ -220,7 +220,7 @@ export class BullMqJobQueue implements JobQueue {
     let state = STATE[bullState] ?? 'queued';
     const outcome = job.returnvalue;
     const view: JobView = {
-      id: job.id!, service: job.data.service, owner: job.data.owner, state, progress: 0, attempts: job.attemptsMade,
+      id: job.id!, service: job.data.service, owner: job.data.owner, state, progress: 0, attempts: job.attemptsMade, request: requestOf(job.data),
       created_at: new Date(job.timestamp).toISOString(),
       ...(job.processedOn ? { started_at: new Date(job.processedOn).toISOString() } : {}),
       ...(job.finishedOn ? { finished_at: new Date(job.finishedOn).toISOString() } : {}),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CorralError } from '../errors/index.js';
 import type { EventHub } from '../events/index.js';
 import { JobListeners } from './job-listeners.js';
-import { badCursor, isFinished, matches, type JobFilter, type JobPage, type JobQueue, type JobSpec, type JobView } from './job.js';
+import { badCursor, isFinished, matches, requestOf, type JobFilter, type JobPage, type JobQueue, type JobSpec, type JobView } from './job.js';
 import type { JobOutcome } from './execute-job.js';
 
 export interface InProcessJobQueueOptions {
@@ -45,7 +45,7 @@ export class InProcessJobQueue implements JobQueue {
     if (this.waiting.length >= this.options.maxQueued) {
       throw new CorralError('QUEUE_FULL', `${this.waiting.length} jobs are queued, the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
     }
-    const view: JobView = { id: randomUUID(), service: spec.service, owner: spec.owner, state: 'queued', progress: 0, attempts: 0, created_at: new Date().toISOString() };
+    const view: JobView = { id: randomUUID(), service: spec.service, owner: spec.owner, state: 'queued', progress: 0, attempts: 0, request: requestOf(spec), created_at: new Date().toISOString() };
     const entry = { view, spec, seq: this.seq++ };
     this.jobs.set(view.id, entry);
     this.waiting.push(entry);

@@ -18,6 +18,9 @@ export interface JobSpec {
   owner?: string;
 }
 
+/** The request part of a job's view, from its spec. */
+export const requestOf = (spec: Pick<JobSpec, 'input' | 'route'>): NonNullable<JobView['request']> => ({ input: spec.input, ...(spec.route ? { route: spec.route } : {}) });
+
 export interface JobView {
   id: string;
   service: string;
@@ -31,6 +34,8 @@ export interface JobView {
   /** HTTP status the task route answered with. */
   status_code?: number;
   attempts: number;
+  /** What was submitted: GET /api/jobs/<id> and webhooks show it; lists and events leave it out. */
+  request?: { input: unknown; route?: string };
   created_at: string;
   started_at?: string;
   finished_at?: string;

@@ -85,6 +85,8 @@ for (const kind of ['in-process', 'bullmq'] as const) {
       assert.deepEqual(page.jobs.map((j) => j.state), ['queued', 'queued', 'cancelled', 'active', 'failed', 'completed']);
       assert.equal(page.next, undefined);
       assert.deepEqual(page.jobs.at(-1)!.result, { done: 1 });
+      // Each job keeps what was submitted, whatever its state (a cancelled one too).
+      assert.deepEqual(page.jobs.map((j) => j.request), [6, 5, 4, 3, 2, 1].map((input) => ({ input })));
     });
 
     test('filters: state, service, owner (own jobs and ownerless ones), together', async () => {
@@ -239,5 +241,21 @@ describe('GET /api/jobs', () => {
     assert.equal(forbidden.status, 403);
     assert.equal(forbidden.body.code, 'FORBIDDEN');
     assert.equal((await fetch(`${server.url}/api/jobs`)).status, 401);
+  });
+
+  test('GET /api/jobs/<id> shows what was submitted (input, and the route when one was named); the list does not', async () => {
+    const res = await fetch(`${server.url}/api/jobs/${submitted.alice[0]!.id}`, { headers: bearer(alice) });
+    assert.equal(res.status, 200);
+    const job = await res.json() as JobView;
+    assert.deepEqual(job.request, { input: irisBody([[5.1, 3.5, 1.4, 0.2]]) });
+    const routed = await postJson(`${server.url}/api/jobs`, { service: 'iris.onnx', route: 'v2/models/iris.onnx/infer', input: irisBody([[6.7, 3.0, 5.2, 2.3]]) }, 'POST', bob);
+    assert.equal(routed.status, 202, await routed.clone().text());
+    const id = (await routed.json() as JobView).id;
+    const view = await (await fetch(`${server.url}/api/jobs/${id}`, { headers: bearer(bob) })).json() as JobView;
+    assert.deepEqual(view.request, { input: irisBody([[6.7, 3.0, 5.2, 2.3]]), route: 'v2/models/iris.onnx/infer' });
+    const listed = await get('/api/jobs', bob);
+    assert.ok(listed.body.jobs.some((j) => j.id === id));
+    assert.deepEqual(listed.body.jobs.filter((j) => 'request' in j), [], 'a listed job has no request');
+    await waitFor(`job ${id} to finish`, async () => (await (await fetch(`${server.url}/api/jobs/${id}`, { headers: bearer(bob) })).json() as JobView).state === 'completed');
   });
 });

@@ -4,8 +4,8 @@ import { ownedBy, type JobView } from '../../jobs/index.js';
 /** Who owns a job is the gateway's business, not part of the job's JSON. */
 export const publicView = ({ owner: _owner, ...job }: JobView) => job;
 
-/** A job in a list or an event: everything but its result, which GET /api/jobs/<id> gives. */
-export const summaryView = ({ owner: _owner, result: _result, ...job }: JobView) => job;
+/** A job in a list or an event: everything but its request and result, which GET /api/jobs/<id> gives. */
+export const summaryView = ({ owner: _owner, result: _result, request: _request, ...job }: JobView) => job;
 
 /**
  * Whose jobs a caller sees: its own (and ownerless ones), or every job for an

@@ -7,7 +7,6 @@ import { Status } from '../components/Status';
 import { time } from '../components/format';
 import type { LiveState } from '../live';
 import type { Job } from '../types';
-import { recalledRequest } from './JobSubmit';
 
 const seconds = (from?: string, to?: string) => (from && to ? `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(3)} s` : '–');
 const json = (v: unknown) => JSON.stringify(v, null, 2);
@@ -45,7 +44,8 @@ export function JobDetail({ id, live }: { id: string; live: LiveState }) {
 
   // The live copy may be newer than the last fetch (the fetch it triggers is on its way).
   const shown = job && seen && seen.state !== job.state ? { ...job, ...seen } : job;
-  const request = recalledRequest(id);
+  // Lists and events leave the request out; the job's own GET has it.
+  const request = job?.request;
   const notFound = error instanceof ApiError && error.status === 404;
   return (
     <section aria-labelledby="page-title">
@@ -83,11 +83,10 @@ export function JobDetail({ id, live }: { id: string; live: LiveState }) {
               <>
                 <dl class="config">
                   <div><dt>Route</dt><dd>{request.route ?? 'the task\'s own'}</dd></div>
-                  {request.webhook && <div><dt>Webhook</dt><dd>{request.webhook}</dd></div>}
                 </dl>
                 <pre class="log" data-testid="job-request" tabIndex={0} aria-label="Job input">{json(request.input)}</pre>
               </>
-            ) : <p class="muted">The gateway keeps a job's outcome, not its request; this tab shows the requests it submitted.</p>}
+            ) : <p class="muted">Not known: the job was submitted before its request was kept.</p>}
           </div>
           {shown.state === 'completed' && (
             <div class="panel job-panel">

@@ -5,28 +5,6 @@ import type { LiveState } from '../live';
 import { navigate } from '../router';
 import type { Job, Model, Service } from '../types';
 
-/** What was submitted, kept in this tab: the gateway's job view has no request in it. */
-export interface SubmittedRequest {
-  service: string;
-  route?: string;
-  input: unknown;
-  webhook?: string;
-}
-const REQUEST_KEY = 'corral-job-request:';
-
-export function rememberRequest(id: string, request: SubmittedRequest): void {
-  try { sessionStorage.setItem(REQUEST_KEY + id, JSON.stringify(request)); } catch { /* storage off: the detail says so */ }
-}
-
-export function recalledRequest(id: string): SubmittedRequest | undefined {
-  try {
-    const raw = sessionStorage.getItem(REQUEST_KEY + id);
-    return raw ? JSON.parse(raw) as SubmittedRequest : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A starting input for a service's task route, so the form shows the shape it takes. */
 function exampleInput(service: Service | undefined, model: Model | undefined): string {
   if (!service) return '';
@@ -84,10 +62,9 @@ export function JobSubmit({ live }: { live: LiveState }) {
     setInputError(null);
     setError(null);
     setBusy(true);
-    const request: SubmittedRequest = { service, input: parsed, ...(route.trim() ? { route: route.trim() } : {}), ...(webhook.trim() ? { webhook: webhook.trim() } : {}) };
+    const request = { service, input: parsed, ...(route.trim() ? { route: route.trim() } : {}), ...(webhook.trim() ? { webhook: webhook.trim() } : {}) };
     try {
       const job = await api<Job>('/api/jobs', { method: 'POST', json: request });
-      rememberRequest(job.id, request);
       navigate(`/jobs/${encodeURIComponent(job.id)}`);
     } catch (err) {
       setError(err);
