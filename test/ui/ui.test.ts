@@ -87,6 +87,29 @@ describe('web UI', () => {
     await context.close();
   });
 
+  test('the Services table filters by status, task and profile, kept in the URL across a reload', async () => {
+    const { context, page, problems } = await open();
+    await login(page);
+    const names = async () => page.locator('tbody th[scope="row"]').allTextContents();
+    await page.locator('tbody th[scope="row"]').first().waitFor();
+    assert.deepEqual(await names(), ['embed', 'keyterms', 'ocr'], 'the built-in services, unfiltered');
+    await page.getByLabel('Task').selectOption('keyterms');
+    await page.waitForURL(/\/ui\/services\?task=keyterms$/);
+    assert.deepEqual(await names(), ['keyterms']);
+    await page.getByLabel('Profile').selectOption('local');
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.waitForURL(/\/ui\/services\?status=FAILED&task=keyterms&profile=local$/);
+    await page.getByText('No services with status FAILED, task keyterms, profile local.').waitFor();
+    await page.reload();
+    await page.getByText('No services with status FAILED, task keyterms, profile local.').waitFor();
+    assert.equal(await page.getByLabel('Task').inputValue(), 'keyterms');
+    await page.getByLabel('Status').selectOption('');
+    await page.waitForURL(/\/ui\/services\?task=keyterms&profile=local$/);
+    assert.deepEqual(await names(), ['keyterms']);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test('a 401 returns to the login page', async () => {
     const { context, page, problems } = await open();
     await login(page);

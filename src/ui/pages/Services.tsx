@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { useConfirm } from '../components/Confirm';
@@ -12,16 +13,37 @@ import type { Service, ServiceStatus } from '../types';
 
 const STATUSES: ServiceStatus[] = ['SUBMITTED', 'STARTING', 'RUNNING', 'STOPPED', 'FAILED', 'TIMEOUT'];
 
-/** Every service, live from /api/events; the status filter is in the URL (?status=RUNNING). */
+/** The filters, kept in the URL (?status=RUNNING&task=ocr&profile=hpc) so a filtered view can be linked and reloaded. */
+const FILTERS = [
+  { key: 'status', label: 'Status' },
+  { key: 'task', label: 'Task' },
+  { key: 'profile', label: 'Profile' },
+] as const;
+type FilterKey = (typeof FILTERS)[number]['key'];
+
+/** Every service, live from /api/events, filtered by status, task and profile. */
 export function Services({ live, location, can }: { live: LiveState; location: Location; can: (scope: string) => boolean }) {
   const [dialog, confirm] = useConfirm();
   const [error, setError] = useState<{ err: unknown; retry: () => void } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const status = location.query.get('status') ?? '';
+  const chosen = (key: FilterKey) => location.query.get(key) ?? '';
   const [showStart, setShowStart] = useState(location.query.get('start') === '1');
-  const services = [...live.services.values()]
-    .filter((s) => status === '' || s.status === status)
+  const all = [...live.services.values()];
+  const services = all
+    .filter((s) => FILTERS.every(({ key }) => chosen(key) === '' || s[key] === chosen(key)))
     .sort((a, b) => a.name.localeCompare(b.name));
+  // Task and profile offer the values the services have (and a chosen one, even if none has it now).
+  const optionsFor = (key: FilterKey) => key === 'status' ? STATUSES
+    : [...new Set([...all.map((s) => s[key]), chosen(key)].filter(Boolean))].sort();
+  const setFilter = (key: FilterKey, value: string) => {
+    const query = new URLSearchParams();
+    for (const f of FILTERS) {
+      const v = f.key === key ? value : chosen(f.key);
+      if (v) query.set(f.key, v);
+    }
+    navigate(query.size ? `/services?${query}` : '/services', true);
+  };
+  const filtered = FILTERS.filter(({ key }) => chosen(key) !== '').map(({ key }) => `${key} ${chosen(key)}`).join(', ');
 
   const act = async (s: Service, what: 'stop' | 'delete') => {
     const ok = await confirm(what === 'stop'
@@ -46,14 +68,15 @@ export function Services({ live, location, can }: { live: LiveState; location: L
     <section aria-labelledby="page-title">
       <h1 id="page-title">Services</h1>
       <div class="toolbar">
-        <label for="status-filter">Status</label>
-        <select id="status-filter" value={status} onChange={(e) => {
-          const v = (e.currentTarget as HTMLSelectElement).value;
-          navigate(v ? `/services?status=${v}` : '/services', true);
-        }}>
-          <option value="">All</option>
-          {STATUSES.map((s) => <option value={s}>{s}</option>)}
-        </select>
+        {FILTERS.map(({ key, label }) => (
+          <Fragment key={key}>
+            <label for={`${key}-filter`}>{label}</label>
+            <select id={`${key}-filter`} value={chosen(key)} onChange={(e) => setFilter(key, (e.currentTarget as HTMLSelectElement).value)}>
+              <option value="">All</option>
+              {optionsFor(key).map((v) => <option value={v}>{v}</option>)}
+            </select>
+          </Fragment>
+        ))}
       </div>
       {can('services:write') && (
         <details class="start" open={showStart} onToggle={(e) => setShowStart((e.currentTarget as HTMLDetailsElement).open)}>
@@ -63,7 +86,7 @@ export function Services({ live, location, can }: { live: LiveState; location: L
       )}
       {error && <ErrorAlert error={error.err} onRetry={error.retry} onDismiss={() => setError(null)} />}
       {!live.loaded ? <p role="status">Loading…</p> : services.length === 0 ? (
-        <p class="empty">No services{status ? ` with status ${status}` : ''}. Upload an ONNX model on the <Link to="/models">Models</Link> page, or start one with <code>corral run</code>.</p>
+        <p class="empty">No services{filtered ? ` with ${filtered}` : ''}. Upload an ONNX model on the <Link to="/models">Models</Link> page, or start one with <code>corral run</code>.</p>
       ) : (
         <table>
           <caption class="visually-hidden">Services</caption>
