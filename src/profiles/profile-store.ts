@@ -49,6 +49,8 @@ export class ProfileStore {
   }
 
   async delete(name: string): Promise<void> {
+    // Removing its section would only reset it to the defaults, silently undoing edits.
+    if (name === 'local') throw new CorralError('BAD_REQUEST', "The 'local' profile (this machine) cannot be deleted; change it with 'corral profile update local' or PATCH /api/profiles/local.");
     const profiles = this.read();
     if (!profiles.some((p) => p.name === name)) throw new CorralError('PROFILE_NOT_FOUND', `No profile '${name}'.`);
     await this.write(profiles.filter((p) => p.name !== name));
