@@ -63,6 +63,8 @@ export interface GenerateInput {
   topK?: number;
   doSample?: boolean;
   stop?: string[];
+  /** Seeds the sampler (with doSample) so the same request gives the same text. */
+  seed?: number;
 }
 
 export interface GenerateOutput {

@@ -2,7 +2,7 @@
 // through `emit` while tokens are produced. Greedy unless doSample or a temperature
 // > 0 is given; `stop` strings cut the text and end generation.
 
-import type { PreTrainedModel, Tensor, TextStreamer } from '@huggingface/transformers';
+import { random, type PreTrainedModel, type Tensor, type TextStreamer } from '@huggingface/transformers';
 import type { GenerateChunk, GenerateInput, GenerateOutput } from '../task-io.js';
 import { InvalidInputError } from '../input-error.js';
 import { chatPrompt, hasChatTemplate, readMessages } from './chat-prompt.js';
@@ -17,17 +17,19 @@ interface Sampling {
   temperature?: number;
   topP?: number;
   topK?: number;
+  seed?: number;
   stop: string[];
 }
 
 function readSampling(input: GenerateInput): Sampling {
-  const { maxNewTokens = DEFAULT_MAX_NEW_TOKENS, temperature, topP, topK, doSample, stop = [] } = input;
+  const { maxNewTokens = DEFAULT_MAX_NEW_TOKENS, temperature, topP, topK, doSample, stop = [], seed } = input;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new InvalidInputError('text-generation: maxNewTokens must be a positive integer');
   if (temperature !== undefined && (typeof temperature !== 'number' || !(temperature >= 0))) {
     throw new InvalidInputError('text-generation: temperature must be a number >= 0');
   }
   if (topP !== undefined && (typeof topP !== 'number' || !(topP > 0 && topP <= 1))) throw new InvalidInputError('text-generation: topP must be in (0, 1]');
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new InvalidInputError('text-generation: topK must be a positive integer');
+  if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) throw new InvalidInputError('text-generation: seed must be a non-negative integer');
   if (doSample !== undefined && typeof doSample !== 'boolean') throw new InvalidInputError('text-generation: doSample must be a boolean');
   if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string' && s !== '')) {
     throw new InvalidInputError('text-generation: stop must be an array of non-empty strings');
@@ -36,6 +38,7 @@ function readSampling(input: GenerateInput): Sampling {
   if (temperature !== undefined && temperature > 0) sampling.temperature = temperature;
   if (topP !== undefined) sampling.topP = topP;
   if (topK !== undefined) sampling.topK = topK;
+  if (seed !== undefined) sampling.seed = seed;
   return sampling;
 }
 
@@ -49,6 +52,21 @@ function eosIds(model: PreTrainedModel, fallback: number | undefined): Set<bigin
   }
   if (ids.size === 0 && fallback !== undefined && fallback !== null) ids.add(BigInt(fallback));
   return ids;
+}
+
+/**
+ * transformers.js samples from one process-wide generator (`random`), and a worker
+ * runs several requests at once: sampled generations take turns, each seeding it
+ * first (from its seed, else from entropy so no one inherits another's seed).
+ */
+let samplingTurn: Promise<unknown> = Promise.resolve();
+function withSamplerSeeded<T>(seed: number | undefined, generate: () => Promise<T>): Promise<T> {
+  const turn = samplingTurn.then(() => {
+    random.seed(seed);
+    return generate();
+  });
+  samplingTurn = turn.catch(() => undefined);
+  return turn;
 }
 
 export function textGeneration(m: TextModel): TaskRunner {
@@ -77,7 +95,7 @@ export function textGeneration(m: TextModel): TaskRunner {
     if (promptTokens === 0) throw new InvalidInputError('text-generation: the prompt is empty');
 
     const stream = new GenerationStream(tokenizer, sampling.stop, emit as ((chunk: GenerateChunk) => void) | undefined);
-    const sequences = (await model.generate({
+    const generate = () => model.generate({
       ...encoded,
       max_new_tokens: sampling.maxNewTokens,
       do_sample: sampling.doSample,
@@ -87,7 +105,9 @@ export function textGeneration(m: TextModel): TaskRunner {
       // generate() only calls put()/end(); its typings ask for a TextStreamer.
       streamer: stream as unknown as TextStreamer,
       stopping_criteria: stream.criteria,
-    })) as Tensor;
+    });
+    // Greedy decoding draws no random numbers: it needs no turn.
+    const sequences = (await (sampling.doSample ? withSamplerSeeded(sampling.seed, generate) : generate())) as Tensor;
 
     const ids = (sequences.data as BigInt64Array).subarray(promptTokens);
     const completionTokens = ids.length;
