@@ -68,6 +68,10 @@ export interface CorralConfig {
   metricsSampleMs: number;
   /** Where the built web UI is served from (CORRAL_UI_DIR); by default the `npm ci` build in dist/ui. */
   uiDir?: string;
+  /** CORRAL_NE_PORT: a second listener serving only the Neural Energy routes (its clients expect 5002); unset = none. */
+  nePort?: number;
+  /** CORRAL_NE_ERRORS_200: Neural Energy request errors answer 200 with their ERROR field, as the original gateway did. */
+  neErrors200: boolean;
 }
 
 export interface AuthConfig {
@@ -144,6 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     auth: authFrom(env),
     metricsSampleMs: Math.max(10, intFrom(env, 'CORRAL_METRICS_SAMPLE_MS', 5000)),
     uiDir: env.CORRAL_UI_DIR || undefined,
+    nePort: env.CORRAL_NE_PORT ? intFrom(env, 'CORRAL_NE_PORT', 0) : undefined,
+    neErrors200: env.CORRAL_NE_ERRORS_200 === '1' || env.CORRAL_NE_ERRORS_200 === 'true',
     ...overrides,
   };
   return config;

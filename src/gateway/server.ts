@@ -5,12 +5,15 @@ import { isLoopbackHost } from '../net/address-kind.js';
 import type { CorralConfig } from '../config/index.js';
 import { buildApp } from './app.js';
 import { createCorral, type Corral } from './corral.js';
+import { listenNeuralEnergy, type NeuralEnergyListener } from './neural-energy/listener.js';
 
 export interface RunningServer {
   corral: Corral;
   app: FastifyInstance;
   /** Base URL the gateway listens on, e.g. http://127.0.0.1:8000 */
   url: string;
+  /** With CORRAL_NE_PORT: the second address, serving only the Neural Energy routes. */
+  neUrl?: string;
   /** The admin key made on this first start (also in CORRAL_HOME/admin.key), to print once. */
   newAdminKey?: string;
   close(): Promise<void>;
@@ -34,11 +37,14 @@ export async function startServer(config: CorralConfig): Promise<RunningServer> 
   const corral = await createCorral(config);
   const app = await buildApp(corral);
   let newAdminKey: string | undefined;
+  let ne: NeuralEnergyListener | undefined;
   try {
     newAdminKey = await ensureAdminKey(corral.keys, config.auth, config.home);
     await app.listen({ host: config.host, port: config.port });
+    if (config.nePort !== undefined) ne = await listenNeuralEnergy(app, config.host, config.nePort);
   } catch (err) {
     // Workers are already running: a failed listen must not leave them behind.
+    await ne?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     await corral.close();
     throw err;
@@ -49,8 +55,9 @@ export async function startServer(config: CorralConfig): Promise<RunningServer> 
   // Listening on every interface: jobs elsewhere reach us by this machine's name.
   if (!config.publicUrl) corral.publicUrl = `http://${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${port}`;
   return {
-    corral, app, url: `http://${host}:${port}`, newAdminKey,
+    corral, app, url: `http://${host}:${port}`, neUrl: ne?.url, newAdminKey,
     async close() {
+      await ne?.close();
       await app.close();
       await corral.close();
     },

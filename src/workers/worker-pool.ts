@@ -37,6 +37,11 @@ export class WorkerPool implements InferenceDispatcher {
   private readonly slots: WorkerHandle[] = [];
   private readonly restarts: number[] = [];
   private readonly waiters = new Set<() => void>();
+  /** Runs and inspections in flight per worker, so a worker being replaced can finish them first. */
+  private readonly inflight = new Map<WorkerHandle, Set<Promise<unknown>>>();
+  /** Workers outside the slots during restartAll: replacements starting, old workers draining. */
+  private readonly transient = new Set<WorkerHandle>();
+  private restarting: Promise<Array<{ id: string; oldPid?: number; pid?: number }>> | undefined;
   private closing = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -71,7 +76,7 @@ export class WorkerPool implements InferenceDispatcher {
         const left = deadline - Date.now();
         // Its client has been answered 504 already: the batch must not run.
         if (!worker || left <= 0) throw new WorkerTimeoutError(model.name ?? model.key, limitMs);
-        return await worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs);
+        return await this.track(worker, worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs));
       } catch (err) {
         // A stream the client has partly seen cannot be replayed without duplicating text.
         if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing && !streamed) {
@@ -87,7 +92,7 @@ export class WorkerPool implements InferenceDispatcher {
     for (let attempt = 1; ; attempt++) {
       const worker = (await this.pick())!;
       try {
-        return await worker.inspect(runtime, path);
+        return await this.track(worker, worker.inspect(runtime, path));
       } catch (err) {
         // A file that crashes the worker while loading is as invalid as one that fails to load.
         if (err instanceof WorkerCrashedError && attempt < 2) continue;
@@ -119,8 +124,39 @@ export class WorkerPool implements InferenceDispatcher {
     return w?.pid;
   }
 
+  /**
+   * Replaces every worker with a fresh process, one at a time (Neural Energy's SAFE_KILL):
+   * a replacement takes over its slot once ready, and the old worker gets no new work,
+   * finishes what it holds, then exits. Nothing queued or in flight is dropped, and
+   * capacity never falls by more than one worker; models load again on first use.
+   * Calls during a restart share it. Resolves with each slot's old and new pid.
+   */
+  restartAll(): Promise<Array<{ id: string; oldPid?: number; pid?: number }>> {
+    this.restarting ??= (async () => {
+      const done: Array<{ id: string; oldPid?: number; pid?: number }> = [];
+      for (let i = 0; i < this.slots.length && !this.closing; i++) {
+        const fresh = await this.startReplacement(i);
+        // Read the slot now: a crash meanwhile may have put another worker there.
+        const old = this.slots[i]!;
+        this.slots[i] = fresh;
+        this.transient.delete(fresh);
+        this.transient.add(old);
+        this.updateReadyGauge();
+        this.publish(fresh, i);
+        this.wake();
+        await Promise.allSettled(this.inflight.get(old) ?? []);
+        old.kill();
+        this.transient.delete(old);
+        done.push({ id: fresh.options.id, oldPid: old.pid, pid: fresh.pid });
+      }
+      return done;
+    })().finally(() => { this.restarting = undefined; });
+    return this.restarting;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
+    for (const w of this.transient) w.kill();
     const exits = this.slots.filter((w) => w.state !== 'exited').map((w) => new Promise<void>((r) => {
       const prev = w.options.onExit;
       w.options.onExit = (c, s) => { prev(c, s); r(); };
@@ -129,7 +165,44 @@ export class WorkerPool implements InferenceDispatcher {
     await Promise.all(exits);
   }
 
-  private spawn(index: number): WorkerHandle {
+  /** A new worker for slot `index`, resolved once ready; rejected if it exits or is not ready within readyTimeoutMs. */
+  private startReplacement(index: number): Promise<WorkerHandle> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        handle.kill('SIGKILL');
+        reject(new CorralError('NO_WORKERS', `The replacement of worker-${index} was not ready within ${this.options.readyTimeoutMs} ms; the old worker keeps running.`));
+      }, this.options.readyTimeoutMs);
+      const handle = this.spawn(index, {
+        ready: () => { clearTimeout(timer); resolve(handle); },
+        failed: () => {
+          clearTimeout(timer);
+          this.transient.delete(handle);
+          reject(new CorralError('NO_WORKERS', `The replacement of worker-${index} exited before it was ready; the old worker keeps running.`));
+        },
+      });
+      this.transient.add(handle);
+    });
+  }
+
+  /** Remembers a request on a worker until it settles (see restartAll). */
+  private track<T>(worker: WorkerHandle, request: Promise<T>): Promise<T> {
+    let set = this.inflight.get(worker);
+    if (!set) this.inflight.set(worker, set = new Set());
+    set.add(request);
+    const forget = () => {
+      set.delete(request);
+      if (set.size === 0) this.inflight.delete(worker);
+    };
+    request.then(forget, forget);
+    return request;
+  }
+
+  /**
+   * Starts the worker of slot `index`. A `replacement` (restartAll) is not in the slot
+   * yet: it reports its start to the caller instead, and once replaced (not in its slot
+   * any more) a worker's exit is planned, not a crash to restart.
+   */
+  private spawn(index: number, replacement?: { ready: () => void; failed: () => void }): WorkerHandle {
     const { metrics, logger } = this.options;
     const id = `worker-${index}`;
     const startedAt = Date.now();
@@ -142,11 +215,13 @@ export class WorkerPool implements InferenceDispatcher {
       memoryBudgetBytes: this.options.memoryBudgetBytes,
       onOutput: this.options.onOutput,
       onReady: () => {
+        if (this.slots[index] !== handle) return replacement?.ready();
         this.updateReadyGauge();
         this.publish(handle, index);
         this.wake();
       },
       onStats: (rss) => {
+        if (this.slots[index] !== handle) return;
         metrics.workerRss.set({ worker: id }, rss);
         // Memory changes all the time; only a change of what is loaded is news.
         if (handle.loadedModels.join('\n') === loaded) return;
@@ -155,10 +230,12 @@ export class WorkerPool implements InferenceDispatcher {
       },
       onHang: (model, limitMs) => {
         this.updateReadyGauge();
-        this.publish(handle, index);
+        if (this.slots[index] === handle) this.publish(handle, index);
         logger.warn({ worker: id, model: model.name ?? model.key, limitMs }, 'a model hung past its time limit; killing its worker');
       },
       onExit: (code, signal) => {
+        // Replaced (restartAll): a planned exit, or a replacement that died before it was ready.
+        if (this.slots[index] !== handle) return replacement?.failed();
         this.updateReadyGauge();
         if (!this.closing) this.restarts[index]!++;
         this.publish(handle, index);
@@ -168,12 +245,13 @@ export class WorkerPool implements InferenceDispatcher {
         // A worker that dies right after starting is backed off so a broken install cannot spin.
         const delay = Date.now() - startedAt < 2000 ? Math.min(5000, 250 * this.restarts[index]!) : 0;
         setTimeout(() => {
-          if (!this.closing) this.slots[index] = this.spawn(index);
+          // restartAll may have filled the slot meanwhile.
+          if (!this.closing && this.slots[index] === handle) this.slots[index] = this.spawn(index);
         }, delay).unref();
         this.wake();
       },
     });
-    this.publish(handle, index);
+    if (!replacement) this.publish(handle, index);
     return handle;
   }
 

@@ -1,0 +1,116 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CorralError } from '../../errors/index.js';
+import { valuesToTensor } from '../../preprocessing/index.js';
+import { modelRef, type ModelRecord } from '../../repository/index.js';
+import { nest, tensorDataToJson, type TensorMap } from '../../runtimes/index.js';
+import type { EmbeddingResult, GenerateOutput, Keyterm, OcrOutput, TextListOutput } from '../../runtimes/task-io.js';
+import type { ServiceRecord } from '../../services/index.js';
+import { serviceTarget } from '../../services/service-target.js';
+import type { Corral } from '../corral.js';
+import { checkInstructions, checkTexts } from '../text-inputs.js';
+
+/** The fields of a /run request besides SIGNATURE. */
+export type RunInput = Record<string, unknown>;
+
+// Known fields are checked; others are ignored, as Neural Energy's servers ignore what they do not read.
+const TextFields = Type.Object({
+  instruction: Type.Optional(Type.Unknown()),
+  top: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  candidate_labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 100 })),
+  multi_label: Type.Optional(Type.Boolean()),
+  hypothesis_template: Type.Optional(Type.String({ pattern: '\\{\\}' })),
+});
+const GenerateFields = Type.Object({ max_new_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 32768 })) });
+
+function checked<T extends TSchema>(schema: T, input: RunInput): Static<T> {
+  const [first] = Value.Errors(schema, input);
+  if (first) throw new CorralError('INVALID_INPUT', `"${first.path.slice(1).replaceAll('/', '.')}" ${first.message.toLowerCase()}.`);
+  return input as Static<T>;
+}
+
+/** The texts of a request: `sentences` (Laminoid), else `text` or `INPUT_VALUE` (Neural Energy), else `inputs`; one string is a list of one. */
+function textsOf(input: RunInput): string[] {
+  const field = ['sentences', 'text', 'INPUT_VALUE', 'inputs'].find((f) => input[f] !== undefined);
+  if (!field) throw new CorralError('INVALID_INPUT', 'Send the text in "sentences" (a list), "text" or "INPUT_VALUE".');
+  return checkTexts(input[field], field, true);
+}
+
+function promptOf(input: RunInput): string {
+  const field = ['text', 'INPUT_VALUE', 'prompt', 'inputs'].find((f) => input[f] !== undefined);
+  const prompt = field && input[field];
+  if (typeof prompt !== 'string') throw new CorralError('INVALID_INPUT', 'Send the prompt as a string in "text", "INPUT_VALUE" or "prompt".');
+  return prompt;
+}
+
+/**
+ * Runs a /run request on its service and answers what the service's own route
+ * answers (/embed, /keyterms, /ocr, /api/services/<id>/predict as {results},
+ * MLBuffet's prediction without its envelope), each with `model`.
+ */
+export async function runService(corral: Corral, service: ServiceRecord, input: RunInput): Promise<Record<string, unknown>> {
+  const { runner } = corral;
+  const model = service.name;
+  switch (service.task) {
+    case 'tensor':
+      return runTensor(corral, corral.repository.get(service.name), input);
+    case 'text-generation': {
+      const { max_new_tokens: maxNewTokens } = checked(GenerateFields, input);
+      const out = await runner.run<GenerateOutput>(service, { prompt: promptOf(input), maxNewTokens });
+      return { generated_text: out.text, finish_reason: out.finishReason, model };
+    }
+    case 'ocr': {
+      if (typeof input.image !== 'string' || input.image === '') throw new CorralError('BAD_REQUEST', 'Send the image as {"image": "<base64>"}.');
+      const base64 = input.image.replace(/^data:[^;]+;base64,/, '');
+      if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw new CorralError('INVALID_IMAGE', '"image" is not valid base64.');
+      const out = await runner.run<OcrOutput>(service, { image: Buffer.from(base64, 'base64') });
+      return { text: out.lines.map((l) => l.text).join('\n'), lines: out.lines, model };
+    }
+    default:
+      break;
+  }
+  const fields = checked(TextFields, input);
+  const texts = textsOf(input);
+  if (service.task === 'feature-extraction') {
+    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts, instructions: checkInstructions(fields.instruction, texts.length) });
+    return { embeddings: out.results.map((r) => Array.from(r.embedding)), model };
+  }
+  if (service.task === 'keyterms') {
+    const out = await runner.run<TextListOutput<Keyterm[]>>(service, { texts, options: { top: fields.top ?? 5 } });
+    return { keyterms: out.results.map((terms) => terms.map((t) => t.term)), scores: out.results.map((terms) => terms.map((t) => t.score)), model };
+  }
+  if (service.task === 'zero-shot-classification' && !fields.candidate_labels) {
+    throw new CorralError('INVALID_INPUT', 'zero-shot-classification needs "candidate_labels", e.g. ["sports", "politics"].');
+  }
+  const options = { topK: fields.top_k, labels: fields.candidate_labels, multiLabel: fields.multi_label, hypothesisTemplate: fields.hypothesis_template, top: fields.top };
+  const out = await runner.run<TextListOutput<unknown>>(service, { texts, options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
+  return { results: out.results, model };
+}
+
+/** An uploaded ONNX model: MLBuffet's {"values": [...]} or {"inputs": {"<input>": [...]}}. */
+async function runTensor(corral: Corral, model: ModelRecord, input: RunInput): Promise<Record<string, unknown>> {
+  const inputs: TensorMap = {};
+  if (input.inputs !== undefined && input.inputs !== null && typeof input.inputs === 'object' && !Array.isArray(input.inputs)) {
+    for (const [name, v] of Object.entries(input.inputs)) {
+      const spec = model.inputs.find((s) => s.name === name);
+      if (!spec) throw new CorralError('INVALID_INPUT', `Model '${model.name}' has no input '${name}'.`);
+      inputs[name] = valuesToTensor(v, spec);
+    }
+  } else if (input.values !== undefined) {
+    if (model.inputs.length !== 1) throw new CorralError('INVALID_INPUT', `Model '${model.name}' has ${model.inputs.length} inputs; send {"inputs": {"<name>": [...]}} naming each.`);
+    inputs[model.inputs[0]!.name] = valuesToTensor(input.values, model.inputs[0]!);
+  } else {
+    throw new CorralError('BAD_REQUEST', `Send {"values": [...]} (one sample or a list of samples) or {"inputs": {"<input>": [...]}} for model '${model.name}'.`);
+  }
+  const outputs = await corral.inference.infer(model, { inputs });
+  const [first] = model.outputs.map((o) => outputs[o.name]).filter((t) => t !== undefined);
+  const all = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, nest(tensorDataToJson(t), t.shape)]));
+  return { values: first ? nest(tensorDataToJson(first), first.shape) : [], outputs: all, model: model.name };
+}
+
+/** The key a service's model is cached under in the workers (which worker holds it). */
+export function modelKeyOf(corral: Corral, service: ServiceRecord): string {
+  if (service.fromRepository) return modelRef(corral.repository.get(service.name)).key;
+  return serviceTarget(service, corral.config.batching).ref.key;
+}
