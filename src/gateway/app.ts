@@ -10,8 +10,10 @@ import { createJobQueue } from './jobs/job-queue.js';
 import { jobRoutes } from './jobs/routes.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { laminoidRoutes } from './laminoid/routes.js';
+import { neuralEnergyRoutes } from './neural-energy/routes.js';
 import { openaiRoutes } from './openai/routes.js';
 import { tgiRoutes } from './tgi/routes.js';
+import { ollamaRoutes } from './ollama/routes.js';
 import { metricsRoute, startMetricsSampler } from './metrics-route.js';
 import { mlbuffetRoutes } from './mlbuffet/routes.js';
 import { installRouteMetrics } from './route-metrics.js';
@@ -28,6 +30,8 @@ import { installAuthentication } from './security/authenticate.js';
 import { installHostGuard } from './security/host-guard.js';
 import { installOriginGuard } from './security/origin-guard.js';
 import { requireAuthDecisions, type RouteEntry } from './security/route-auth.js';
+import { openApiRoutes } from './openapi/docs-routes.js';
+import { registerOpenApi } from './openapi/register.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,6 +57,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     // additionalProperties: false forbids; an API should answer 400 to a wrong type or a typo instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Before route-auth and every route: swagger sees each route, and the docs' own routes get their decision (public).
+  await registerOpenApi(app);
   app.decorate('routeTable', requireAuthDecisions(app));
 
   // MLBuffet documents predictions as GET with a JSON body; Fastify ignores GET bodies unless told.
@@ -71,6 +77,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   app.setNotFoundHandler((req) => {
     throw new CorralError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}; GET /help lists the routes.`);
   });
+  // GET /openapi.json and the /docs page; the document holds every route, whenever registered.
+  await app.register(openApiRoutes);
 
   // Model uploads (MLBuffet) and images (predictions, OCR) arrive as multipart, one file each.
   if (corral.config.auth.corsOrigins.length > 0) {
@@ -87,6 +95,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(laminoidRoutes, { corral });
   await app.register(openaiRoutes, { corral });
   await app.register(tgiRoutes, { corral });
+  await app.register(neuralEnergyRoutes, { corral });
+  await app.register(ollamaRoutes, { corral });
   await app.register(profileRoutes, { corral });
   await app.register(serviceProxyRoutes, { corral, root: () => app });
   const jobs = createJobQueue(corral, () => app);

@@ -150,19 +150,23 @@ describe('GET / and /help', () => {
     assert.match(env.http_status.description, /\/help/);
   });
 
-  test('GET /help lists every MLBuffet route with method and description', async () => {
+  test('GET /help lists every MLBuffet route with method and description, and the other families after', async () => {
     const { status, body } = await getJson('/help');
     assert.equal(status, 200);
     assertEnvelope(body, 200, 'OK');
-    const routes = body.routes as Array<{ method: string; path: string; description: string }>;
+    const routes = body.routes as Array<{ method: string; path: string; description: string; family: string }>;
     assert.ok(Array.isArray(routes));
-    const listed = routes.map((r) => `${r.method} ${r.path}`);
+    const listed = routes.filter((r) => r.family === 'MLBuffet').map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(listed, [
       'GET /', 'GET /help', 'GET /api/v1/models', 'GET /api/v1/models/information', 'GET /api/v1/models/<name>',
       'POST /api/v1/models/<name>', 'PUT /api/v1/models/<name>', 'DELETE /api/v1/models/<name>',
       'GET /api/v1/models/<name>/config', 'PATCH /api/v1/models/<name>/config', 'GET|POST /api/v1/models/<name>/prediction',
-      'GET /v2', 'GET /metrics',
     ]);
+    // Every family's routes are there too (test/gateway/openapi.test.ts checks them all).
+    const family = (method: string, path: string) => routes.find((r) => r.method === method && r.path === path)?.family;
+    assert.equal(family('GET', '/v2'), 'KServe v2');
+    assert.equal(family('GET', '/metrics'), 'Metrics');
+    assert.equal(family('POST', '/v1/chat/completions'), 'OpenAI');
     for (const r of routes) assert.ok(r.description.length > 0, `${r.path} has a description`);
   });
 

@@ -1,16 +1,38 @@
-/** What GET /help lists: the MLBuffet-compatible routes and what they take. */
-export const HELP = [
-  { method: 'GET', path: '/', description: 'Welcome message.' },
-  { method: 'GET', path: '/help', description: 'This list.' },
-  { method: 'GET', path: '/api/v1/models', description: 'Names of the models in the repository.' },
-  { method: 'GET', path: '/api/v1/models/information', description: 'Every model with its description.' },
-  { method: 'GET', path: '/api/v1/models/<name>', description: 'One model: description, inputs, outputs, version, batching.' },
-  { method: 'POST', path: '/api/v1/models/<name>', description: 'Set the description: JSON {"model_description": "..."}.' },
-  { method: 'PUT', path: '/api/v1/models/<name>', description: 'Upload or replace an ONNX model: multipart field "path" (curl -F "path=@model.onnx").' },
-  { method: 'DELETE', path: '/api/v1/models/<name>', description: 'Delete a model.' },
-  { method: 'GET', path: '/api/v1/models/<name>/config', description: 'Dynamic batching settings.' },
-  { method: 'PATCH', path: '/api/v1/models/<name>/config', description: 'Set {"max_batch_size": n, "max_queue_delay_microseconds": us}.' },
-  { method: 'GET|POST', path: '/api/v1/models/<name>/prediction', description: 'Predict: JSON {"values": [...]} (one sample or a batch), {"inputs": {"<input>": [...]}}, or an image in multipart field "file".' },
-  { method: 'GET', path: '/v2', description: 'KServe Open Inference Protocol v2 (also /v2/health/*, /v2/models/<name>[/versions/<v>][/ready|/infer]).' },
-  { method: 'GET', path: '/metrics', description: 'Prometheus metrics.' },
-];
+import type { OpenAPIV3 } from 'openapi-types';
+
+/** One line of GET /help: MLBuffet's fields (method, path, description) and the API family. */
+export interface HelpRoute {
+  method: string;
+  path: string;
+  description: string;
+  family: string;
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
+
+/**
+ * GET /help's lists, read from the OpenAPI document (so every API family and
+ * every route the gateway registered is there, and nothing else): the routes
+ * in registration order, paths written MLBuffet's way (`<name>`), methods of
+ * one path that do the same thing joined (`GET|POST`); and the families.
+ */
+export function helpLists(doc: OpenAPIV3.Document): { routes: HelpRoute[]; families: Array<{ name: string; description: string; routes: number }> } {
+  const routes: HelpRoute[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const shown = path.replace(/\{\*\}/g, '*').replace(/\{([^}]+)\}/g, '<$1>');
+    // The path item's own key order is the order the routes were registered in.
+    for (const method of Object.keys(item ?? {}).filter((k): k is (typeof METHODS)[number] => (METHODS as readonly string[]).includes(k))) {
+      const op = item?.[method];
+      if (!op) continue;
+      const description = op.summary ?? '';
+      const family = op.tags?.[0] ?? '';
+      const last = routes.at(-1);
+      if (last && last.path === shown && last.description === description && last.family === family) last.method += `|${method.toUpperCase()}`;
+      else routes.push({ method: method.toUpperCase(), path: shown, description, family });
+    }
+  }
+  const families = (doc.tags ?? [])
+    .map((t) => ({ name: t.name, description: t.description ?? '', routes: routes.filter((r) => r.family === t.name).length }))
+    .filter((f) => f.routes > 0);
+  return { routes, families };
+}

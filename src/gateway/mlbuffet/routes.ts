@@ -1,5 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import type { OpenAPIV3 } from 'openapi-types';
 import { CorralError } from '../../errors/index.js';
 import type { ModelRecord } from '../../repository/index.js';
 import { imageToTensor, valuesToTensor } from '../../preprocessing/index.js';
@@ -7,7 +8,7 @@ import { tensorDataToJson, nest, type TensorMap } from '../../runtimes/index.js'
 import type { Corral } from '../corral.js';
 import { errorHandler } from '../error-envelope.js';
 import { envelope, mlbuffetError } from './envelope.js';
-import { HELP } from './help.js';
+import { helpLists } from './help.js';
 import { modelView } from './model-view.js';
 import { prefersHtml } from '../ui/prefers-html.js';
 
@@ -35,7 +36,9 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
     if (prefersHtml(req.headers.accept)) return reply.redirect('/ui/', 302);
     return envelope(200, 'Greetings from Corral, the machine learning model server. For more information, visit /help');
   });
-  app.get('/help', { config: { auth: 'public' } }, async () => envelope(200, 'Corral MLBuffet-compatible API', { routes: HELP }));
+  // Every family's routes, from the OpenAPI document; `routes` keeps MLBuffet's shape, each line also naming its family.
+  app.get('/help', { config: { auth: 'public' } }, async () =>
+    envelope(200, 'Corral: every route of every API family. The OpenAPI document is GET /openapi.json; /docs shows it.', helpLists(app.swagger() as OpenAPIV3.Document)));
 
   // A key limited to some models sees only those.
   const visible = (req: FastifyRequest) => repository.list().filter((m) => req.principal.canUse(m.name));
