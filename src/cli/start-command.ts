@@ -30,10 +30,11 @@ export function registerStart(program: Command): void {
       const server = await startServer(config).catch((err: NodeJS.ErrnoException) => {
         throw new ExitError(err.code === 'EADDRINUSE' ? `Port ${config.port} is in use; pick another with --port or CORRAL_PORT.` : err.message);
       });
-      server.corral.logger.info({ url: server.url, home: config.home, workers: config.workers }, `Corral is listening on ${server.url}`);
+      server.corral.logger.info({ url: server.url, home: config.home, workers: config.workers }, `Corral is listening on ${server.url} (web UI ${server.url}/ui/, API reference ${server.url}/docs)`);
       if (server.newAdminKey) {
         // Shown once; the file keeps it for the CLI (mode 0600).
         console.log(`\nAdmin API key (shown once; also saved to ${adminKeyPath(config.home)}, readable only by you):\n\n  ${server.newAdminKey}\n\n`
+          + `Web UI: ${server.url}/ui/ (log in with this key) · API reference: ${server.url}/docs\n`
           + `Use it as: curl -H "Authorization: Bearer $(cat ${adminKeyPath(config.home)})" ${server.url}/api/v1/models\n`
           + 'Create scoped keys for clients with: npx corral keys create <name> --scopes read,infer\n');
       } else if (config.auth.mode === 'off') {
