@@ -57,6 +57,21 @@ export class DynamicBatcher<I, O> {
     });
   }
 
+  /**
+   * Takes a request out of the queue before its batch is dispatched (its client
+   * has gone): `input` is the value given to submit, whose promise rejects with
+   * `err`. It never runs. False when it is not queued (already dispatched, or answered).
+   */
+  withdraw(input: I, err: unknown): boolean {
+    const i = this.queue.findIndex((q) => q.input === input);
+    if (i < 0) return false;
+    const [q] = this.queue.splice(i, 1);
+    this.queuedRows -= q!.rows;
+    q!.reject(err);
+    this.pump();
+    return true;
+  }
+
   get depth(): number {
     return this.queuedRows;
   }

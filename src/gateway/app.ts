@@ -31,6 +31,8 @@ import { installHostGuard } from './security/host-guard.js';
 import { installOriginGuard } from './security/origin-guard.js';
 import { requireAuthDecisions, type RouteEntry } from './security/route-auth.js';
 import { openApiRoutes } from './openapi/docs-routes.js';
+import { installRequestTracing } from './request-trace.js';
+import { requestIdOf } from '../tracing/index.js';
 import { registerOpenApi } from './openapi/register.js';
 
 declare module 'fastify' {
@@ -50,6 +52,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     loggerInstance: corral.logger as FastifyBaseLogger,
     // Per-request log lines cost throughput; /metrics counts requests instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // The request's id (its X-Request-Id or traceparent's trace id when valid, else a new one) is on every log line about it.
+    genReqId: (req) => requestIdOf(req.headers),
     bodyLimit: corral.config.maxBodyBytes,
     // Model names such as "iris.onnx" are path segments; keep them intact.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
@@ -57,6 +61,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     // additionalProperties: false forbids; an API should answer 400 to a wrong type or a typo instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // First of all hooks: even a request the guards refuse is answered with its X-Request-Id.
+  installRequestTracing(app);
   // Before route-auth and every route: swagger sees each route, and the docs' own routes get their decision (public).
   await registerOpenApi(app);
   app.decorate('routeTable', requireAuthDecisions(app));
@@ -82,7 +88,7 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
 
   // Model uploads (MLBuffet) and images (predictions, OCR) arrive as multipart, one file each.
   if (corral.config.auth.corsOrigins.length > 0) {
-    await app.register(cors, { origin: corral.config.auth.corsOrigins, credentials: true, exposedHeaders: ['retry-after', 'www-authenticate', 'location'] });
+    await app.register(cors, { origin: corral.config.auth.corsOrigins, credentials: true, exposedHeaders: ['retry-after', 'www-authenticate', 'location', 'x-request-id', 'server-timing'] });
   }
   await app.register(multipart, { limits: { fileSize: corral.config.maxUploadBytes, files: 1, fields: 10 } });
   app.decorate('metricsSampler', startMetricsSampler(app, corral));

@@ -70,6 +70,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     allowRemoteModels: config.allowRemoteModels,
     threadsPerWorker: config.threadsPerWorker,
     memoryBudgetBytes: config.modelMemoryBudgetBytes,
+    logLevel: config.logLevel,
     readyTimeoutMs: config.requestTimeoutMs,
     metrics,
     logger,
@@ -86,7 +87,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     })
     : pool(config.workers, events);
   const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path), events);
-  const inference = new InferenceService(repository, dispatcher, config, metrics);
+  const inference = new InferenceService(repository, dispatcher, config, metrics, logger);
   const services = await ServiceRegistry.open(db, repository, events);
   const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
   const launcherFor = launcherFactory();

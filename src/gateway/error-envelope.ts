@@ -10,11 +10,12 @@ export type ErrorFormatter = (error: CorralError) => unknown;
  * (toCorralError) and differs only in the JSON envelope it answers with.
  */
 export function errorHandler(format: ErrorFormatter, logger: Logger) {
-  return (err: unknown, _request: FastifyRequest, reply: FastifyReply) => {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const error = toCorralError(err);
-    // Only the unexpected gets a stack trace; a 503 for a stopped service is routine.
-    if (error.code === 'INTERNAL') logger.error({ err }, error.message);
-    else if (error.status >= 500) logger.warn({ code: error.code }, error.message);
+    // The request's own logger names it (reqId); only the unexpected gets a stack trace, a 503 for a stopped service is routine.
+    const log = request.log ?? logger;
+    if (error.code === 'INTERNAL') log.error({ err }, error.message);
+    else if (error.status >= 500) log.warn({ code: error.code }, error.message);
     reply.code(error.status).headers(error.headers).send(format(error));
   };
 }

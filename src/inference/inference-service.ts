@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { BatchingConfig, CorralConfig } from '../config/config.js';
 import type { BatchCodec } from '../batching/batch-codec.js';
 import { DynamicBatcher, tensorCodecFor } from '../batching/index.js';
@@ -7,6 +8,7 @@ import type { InferenceDispatcher } from '../queue/dispatcher.js';
 import { hasBatchDimension, modelRef, type ModelRecord, type ModelRepository } from '../repository/index.js';
 import type { OnnxRequest } from '../runtimes/onnx/onnx-runtime.js';
 import type { TensorMap } from '../runtimes/tensor.js';
+import type { RequestTrace } from '../tracing/index.js';
 import type { ExecutionTarget } from './execution-target.js';
 import { validateInputs } from './validate-inputs.js';
 
@@ -25,6 +27,10 @@ interface Pending<I> {
   input: I;
   deadline: number;
   settled: boolean;
+  /** performance.now() when queued; -1 once its queue wait has been recorded (a rejected batch's members run again). */
+  queuedAt: number;
+  /** Its request's id and timing, when it came through the gateway. */
+  trace: RequestTrace | undefined;
 }
 
 /**
@@ -55,6 +61,8 @@ export class InferenceService {
     private readonly dispatcher: InferenceDispatcher,
     private readonly config: CorralConfig,
     private readonly metrics: CorralMetrics,
+    /** Debug lines about each batch dispatched, naming its requests. */
+    private readonly logger?: Logger,
   ) {
     repository.onVersionRetired = (key) => this.retire(key);
   }
@@ -67,9 +75,9 @@ export class InferenceService {
   }
 
   /** Runs tensors through a repository model, after checking them against its signature. */
-  async infer(model: ModelRecord, request: InferenceRequest): Promise<TensorMap> {
+  async infer(model: ModelRecord, request: InferenceRequest, trace?: RequestTrace): Promise<TensorMap> {
     validateInputs(model, request.inputs, request.outputs);
-    return this.submit(this.modelTarget(model), { inputs: request.inputs, outputs: request.outputs });
+    return this.submit(this.modelTarget(model), { inputs: request.inputs, outputs: request.outputs }, undefined, trace);
   }
 
   /**
@@ -77,16 +85,25 @@ export class InferenceService {
    * whole request, queueing included, is bounded by the target's time limit
    * (`timeoutOf`): past it the request fails with TIMEOUT, and the worker pool
    * kills the worker its batch hung on. A streamed chunk restarts the clock.
+   * `trace` names the request to the worker and receives its timing; a request
+   * whose client goes away while it is queued is dropped, never run.
    */
-  submit<I, O>(target: ExecutionTarget<I, O>, input: I, onChunk?: (data: unknown) => void): Promise<O> {
+  submit<I, O>(target: ExecutionTarget<I, O>, input: I, onChunk?: (data: unknown) => void, trace?: RequestTrace): Promise<O> {
     const limitMs = this.timeoutOf(target.label);
+    if (trace?.clientGone) {
+      this.metrics.abandoned.inc({ model: target.label });
+      return Promise.reject(clientGone(target.label));
+    }
     return new Promise<O>((resolve, reject) => {
-      const pending: Pending<I> = { input, deadline: Infinity, settled: false };
+      const pending: Pending<I> = { input, deadline: Infinity, settled: false, queuedAt: performance.now(), trace };
+      const members = [pending];
       let timer: NodeJS.Timeout | undefined;
+      let unwatch: (() => void) | undefined;
       const fail = (err: unknown) => {
         if (pending.settled) return;
         pending.settled = true;
         clearTimeout(timer);
+        unwatch?.();
         if (err instanceof CorralError && err.code === 'TIMEOUT') {
           this.metrics.inferenceTimeouts.inc({ model: target.label });
           err = this.timeoutError(target.label, limitMs);
@@ -102,12 +119,20 @@ export class InferenceService {
       arm();
       // After a timeout the client has its answer; late chunks go nowhere.
       const relay = onChunk && ((data: unknown) => { if (!pending.settled) { arm(); onChunk(data); } });
-      this.batcherFor(target).submit([pending], relay).then(([output]) => {
+      const batcher = this.batcherFor(target);
+      batcher.submit(members, relay).then(([output]) => {
         if (pending.settled) return;
         pending.settled = true;
         clearTimeout(timer);
+        unwatch?.();
         resolve(output as O);
       }, fail);
+      // Still queued (every worker busy): if its client goes, it leaves the queue and is never run.
+      if (trace && pending.queuedAt >= 0 && !pending.settled) {
+        unwatch = trace.onClientGone(() => {
+          if (!pending.settled && batcher.withdraw(members, clientGone(target.label))) this.metrics.abandoned.inc({ model: target.label });
+        });
+      }
     });
   }
 
@@ -166,6 +191,8 @@ export class InferenceService {
     const existing = this.batchers.get(target.ref.key);
     if (existing) return existing as DynamicBatcher<Pending<I>[], Array<O | undefined>>;
     const labels = { model: target.label };
+    const queueWait = this.metrics.queueWait.labels(labels);
+    const compute = this.metrics.compute.labels(labels);
     const { ref, codec } = target;
     const batcher = new DynamicBatcher<Pending<I>[], Array<O | undefined>>({
       codec: pendingCodec(codec),
@@ -174,10 +201,29 @@ export class InferenceService {
         const live = members.filter((p) => !p.settled);
         if (live.length === 0) return members.map(() => undefined);
         const input = live.length === 1 ? live[0]!.input : codec.concat(live.map((p) => p.input));
+        const rows = live.map((p) => codec.rows(p.input));
+        // Dispatched now: each member's wait ends, and the batch carries its requests' ids.
+        const now = performance.now();
+        const batchRows = rows.reduce((n, r) => n + r, 0);
+        const requestIds: string[] = [];
+        for (const p of live) {
+          if (p.queuedAt >= 0) {
+            const waited = now - p.queuedAt;
+            queueWait.observe(waited / 1000);
+            p.queuedAt = -1;
+            if (p.trace) p.trace.queueMs = waited;
+          }
+          if (p.trace) {
+            p.trace.batchRows = batchRows;
+            requestIds.push(p.trace.id);
+          }
+        }
         // The batch may run until its last member's time runs out; the dispatcher
         // stops it there (the local pool kills the worker, a remote worker likewise).
         const deadline = Math.max(...live.map((p) => p.deadline));
-        const limits = { timeoutMs: this.timeoutOf(target.label), ...(Number.isFinite(deadline) ? { deadline } : {}) };
+        if (this.logger?.isLevelEnabled('debug')) this.logger.debug({ reqIds: requestIds, model: target.label, rows: batchRows }, 'batch dispatched');
+        const timing: { computeMs?: number } = {};
+        const limits = { timeoutMs: this.timeoutOf(target.label), ...(Number.isFinite(deadline) ? { deadline } : {}), requestIds, timing };
         const stop = this.metrics.inferenceDuration.startTimer(labels);
         let output: O;
         try {
@@ -185,7 +231,11 @@ export class InferenceService {
         } finally {
           stop();
         }
-        const parts = live.length === 1 ? [output] : codec.split(output, live.map((p) => codec.rows(p.input)));
+        if (timing.computeMs !== undefined) {
+          compute.observe(timing.computeMs / 1000);
+          for (const p of live) if (p.trace) p.trace.computeMs = timing.computeMs;
+        }
+        const parts = live.length === 1 ? [output] : codec.split(output, rows);
         const byMember = new Map(live.map((p, i) => [p, parts[i]]));
         return members.map((p) => byMember.get(p));
       },
@@ -199,4 +249,9 @@ export class InferenceService {
     this.batchers.set(ref.key, batcher as DynamicBatcher<unknown, unknown>);
     return batcher;
   }
+}
+
+/** The answer of a request dropped because its client went away (nobody reads it). */
+function clientGone(name: string): CorralError {
+  return new CorralError('BAD_REQUEST', `The client closed its connection before its request to '${name}' ran; it was not run.`);
 }

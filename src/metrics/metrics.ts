@@ -27,6 +27,20 @@ export function createMetrics() {
       labelNames: ['model'] as const, registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
+    queueWait: new Histogram({
+      name: 'corral_queue_wait_seconds', help: 'Time each request waits in its model\'s batcher before its batch is dispatched, by model.',
+      labelNames: ['model'] as const, registers,
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+    compute: new Histogram({
+      name: 'corral_compute_seconds', help: 'Time a worker spends running each batch, measured in the worker (model load excluded), by model.',
+      labelNames: ['model'] as const, registers,
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+    abandoned: new Counter({
+      name: 'corral_requests_abandoned_total', help: 'Requests dropped from a batcher before their batch was dispatched because their client had gone, by model.',
+      labelNames: ['model'] as const, registers,
+    }),
     queueDepth: new Gauge({
       name: 'corral_queue_depth', help: 'Requests waiting in a model\'s batcher for a free worker.',
       labelNames: ['model'] as const, registers,

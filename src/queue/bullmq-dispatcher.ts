@@ -9,7 +9,7 @@ import type { InferenceDispatcher, RunLimits, WorkerInfo } from './dispatcher.js
 import { connectRedis } from './redis-connection.js';
 import { RedisNames, refName } from './redis-names.js';
 import { readHeartbeats, type Heartbeat } from './worker-heartbeat.js';
-import { decodeFailure, fromWire, toWire, type JobData } from './wire.js';
+import { decodeFailure, readJobResult, toWire, type JobData } from './wire.js';
 
 export interface BullMqDispatcherOptions {
   redisUrl: string;
@@ -78,7 +78,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
     if (q.waiting >= this.options.maxWaiting) {
       throw new CorralError('QUEUE_FULL', `${q.waiting} batches are waiting for '${refName(ref)}', the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
     }
-    const data: JobData = { ref, input: toWire(input), timeoutMs: limits?.timeoutMs, deadline: limits?.deadline };
+    const data: JobData = { ref, input: toWire(input), timeoutMs: limits?.timeoutMs, deadline: limits?.deadline, requestIds: limits?.requestIds };
     const job = await q.queue.add('run', data, {
       attempts: this.options.attempts,
       backoff: { type: 'fixed', delay: 200 },
@@ -87,7 +87,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
     });
     q.waiting++;
     if (this.closed) throw shuttingDown();
-    return this.awaitJob(q, job.id!, onChunk);
+    return this.awaitJob(q, job.id!, onChunk, limits?.timing);
   }
 
   inspect(runtime: string, path: string): Promise<ModelSignature> {
@@ -145,7 +145,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
     return q;
   }
 
-  private awaitJob(q: ModelQueue, id: string, onChunk?: (data: unknown) => void): Promise<unknown> {
+  private awaitJob(q: ModelQueue, id: string, onChunk?: (data: unknown) => void, timing?: { computeMs?: number }): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let done = false;
       const finish = (fn: () => void) => {
@@ -159,7 +159,9 @@ export class BullMqDispatcher implements InferenceDispatcher {
         const job = await Job.fromId(q.queue, id).catch(() => undefined);
         if (!job) return; // Redis is away, or the job was not yet written back; the poll tries again
         if (job.finishedOn && job.returnvalue !== null && job.returnvalue !== undefined && !job.failedReason) {
-          finish(() => resolve(fromWire(job.returnvalue as string)));
+          const result = readJobResult(job.returnvalue);
+          if (timing && result.computeMs !== undefined) timing.computeMs = result.computeMs;
+          finish(() => resolve(result.output));
         } else if (job.finishedOn && job.failedReason && (job.attemptsMade >= (job.opts.attempts ?? 1) || (await job.isFailed()))) {
           const failure = decodeFailure(job.failedReason);
           const code = (failure.code in ERROR_CATALOG ? failure.code : 'INFERENCE_FAILED') as ErrorCode;

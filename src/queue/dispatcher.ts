@@ -25,6 +25,10 @@ export interface WorkerInfo {
 export interface RunLimits {
   timeoutMs?: number;
   deadline?: number;
+  /** Ids of the requests in the batch, for the worker's log lines about it. */
+  requestIds?: string[];
+  /** Filled in by the dispatcher: the worker's own run time of the batch (ms), when the worker reports it. */
+  timing?: { computeMs?: number };
 }
 
 /**

@@ -8,7 +8,7 @@ import { lockOptions, triesExhausted } from './attempts.js';
 import { connectRedis } from './redis-connection.js';
 import { RedisNames } from './redis-names.js';
 import { publishHeartbeat } from './worker-heartbeat.js';
-import { encodeFailure, fromWire, toWire, type JobData } from './wire.js';
+import { encodeFailure, fromWire, toWire, type JobData, type JobResult } from './wire.js';
 
 export interface RemoteWorkerOptions {
   id: string;
@@ -83,8 +83,9 @@ export class RemoteWorker {
     logger.info({ service: name }, 'serving');
   }
 
-  private async process(job: Job): Promise<string> {
-    const { ref, input, timeoutMs, deadline } = job.data as JobData;
+  private async process(job: Job): Promise<JobResult> {
+    const { ref, input, timeoutMs, deadline, requestIds } = job.data as JobData;
+    const reqIds = requestIds ?? [];
     if (deadline !== undefined && Date.now() >= deadline) {
       // Its client has been answered 504 (it waited too long, or its last worker died or hung): never run it.
       throw new UnrecoverableError(encodeFailure('TIMEOUT',
@@ -97,13 +98,17 @@ export class RemoteWorker {
         `Model '${ref.name ?? ref.key}' was tried ${tries} time${tries === 1 ? '' : 's'} and its worker died or failed each time; it was not run again.`));
     }
     this.active++;
+    const timing: { computeMs?: number } = {};
+    this.options.logger.debug({ reqIds, service: ref.name ?? ref.key, job: job.id }, 'running batch');
     try {
       // Past the deadline the pool kills the model process and fails the run with TIMEOUT.
-      const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object), { timeoutMs, deadline });
+      const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object), { timeoutMs, deadline, requestIds: reqIds, timing });
       this.processed++;
-      return toWire(output);
+      this.options.logger.debug({ reqIds, service: ref.name ?? ref.key, job: job.id, computeMs: timing.computeMs }, 'ran batch');
+      return { output: toWire(output), computeMs: timing.computeMs };
     } catch (err) {
       const e = toCorralError(err);
+      this.options.logger.warn({ reqIds, service: ref.name ?? ref.key, job: job.id, code: e.code, err: e.message }, 'batch failed');
       // A client error (bad input, unloadable model) fails the same way on any worker: do not retry it.
       // Nor a timeout: its client has its 504, and the model would hang another worker too.
       if (e.status < 500 || e.code === 'TIMEOUT') throw new UnrecoverableError(encodeFailure(e.code, e.message));

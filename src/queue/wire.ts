@@ -11,6 +11,24 @@ export interface JobData {
   input: string;
   timeoutMs?: number;
   deadline?: number;
+  /** Ids of the batch's requests (X-Request-Id at the gateway), for the worker's log lines. */
+  requestIds?: string[];
+}
+
+/**
+ * What a worker returns for a job: the output (`toWire`) and its own run time
+ * of the batch. Workers of older versions return the output string alone.
+ */
+export interface JobResult {
+  output: string;
+  computeMs?: number;
+}
+
+/** The output and run time of a job's return value, whichever shape it has. */
+export function readJobResult(value: unknown): { output: unknown; computeMs?: number } {
+  if (typeof value === 'string') return { output: fromWire(value) };
+  const result = value as JobResult;
+  return { output: fromWire(result.output), computeMs: typeof result.computeMs === 'number' ? result.computeMs : undefined };
 }
 
 /**

@@ -72,6 +72,11 @@ export interface GenerateOutput {
   promptTokens: number;
   completionTokens: number;
   finishReason: 'stop' | 'length';
+  /**
+   * Why generation ended, in TGI's words: `length` once max new tokens were made
+   * (checked first, as TGI does), else `eos_token` or `stop_sequence` (a stop string).
+   */
+  stopReason?: 'eos_token' | 'length' | 'stop_sequence';
 }
 
 /** A streamed piece of generated text, emitted as tokens are produced. */

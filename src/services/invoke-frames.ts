@@ -1,4 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
+import type { BatchTiming } from '../tracing/index.js';
 
 /**
  * The wire format between a gateway and a service host running elsewhere
@@ -7,7 +8,8 @@ import { deserialize, serialize } from 'node:v8';
  */
 export type InvokeFrame =
   | { type: 'chunk'; data: unknown }
-  | { type: 'result'; output: unknown }
+  /** `timing`: how the request queued and ran on the host (Server-Timing at the gateway). */
+  | { type: 'result'; output: unknown; timing?: BatchTiming }
   | { type: 'error'; code: string; message: string };
 
 export const INVOKE_CONTENT_TYPE = 'application/x-corral-invoke';

@@ -14,6 +14,7 @@ import { withServiceLock } from './service-monitor.js';
 import { serviceTarget } from './service-target.js';
 import { hostCredentialOf, newServiceToken, tokenHashOf } from './service-token.js';
 import type { Task } from './tasks.js';
+import type { RequestTrace } from '../tracing/index.js';
 
 /** Makes the launcher for a non-local profile (Slurm today, cloud later). */
 export type LauncherFactory = (profile: Profile) => Launcher;
@@ -38,15 +39,18 @@ export interface RunnerDeps {
 export class ServiceRunner {
   constructor(private readonly deps: RunnerDeps) {}
 
-  /** Sends one request to a RUNNING service; anything else answers 503 with its state. */
-  async run<O>(service: ServiceRecord, input: unknown, onChunk?: (data: unknown) => void): Promise<O> {
+  /**
+   * Sends one request to a RUNNING service; anything else answers 503 with its state.
+   * `trace` (the gateway's request) names it on its way and receives its timing.
+   */
+  async run<O>(service: ServiceRecord, input: unknown, onChunk?: (data: unknown) => void, trace?: RequestTrace): Promise<O> {
     if (service.fromRepository) throw new CorralError('BAD_REQUEST', `'${service.name}' is a raw ONNX model: send tensors to /v2/models/${service.name}/infer.`);
     this.assertReady(service);
     if (service.profile !== 'local') {
       if (!service.endpoint) throw new CorralError('SERVICE_NOT_READY', `Service '${service.name}' has no endpoint yet.`);
-      return invokeRemote({ endpoint: service.endpoint, name: service.name, hostCredential: service.hostCredential ?? null }, input, onChunk) as Promise<O>;
+      return invokeRemote({ endpoint: service.endpoint, name: service.name, hostCredential: service.hostCredential ?? null }, input, onChunk, trace) as Promise<O>;
     }
-    return this.deps.inference.submit(this.target(service), input, onChunk) as Promise<O>;
+    return this.deps.inference.submit(this.target(service), input, onChunk, trace) as Promise<O>;
   }
 
   /** Throws the 503 (with its state and reason) for a service that cannot take requests. */

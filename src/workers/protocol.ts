@@ -2,14 +2,14 @@ import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
 
 /** Messages between the gateway and a worker process (IPC, structured clone). */
 export type ToWorker =
-  | { type: 'run'; id: number; model: ModelRef; input: unknown }
+  | { type: 'run'; id: number; model: ModelRef; input: unknown; requestIds?: string[] }
   | { type: 'inspect'; id: number; runtime: string; path: string }
   | { type: 'unload'; key: string };
 
 export type FromWorker =
   | { type: 'ready'; pid: number }
   | { type: 'chunk'; id: number; data: unknown }
-  | { type: 'result'; id: number; output: unknown }
+  | { type: 'result'; id: number; output: unknown; computeMs?: number }
   | { type: 'inspected'; id: number; signature: ModelSignature }
   | { type: 'error'; id: number; message: string; kind: WorkerErrorKind }
   | { type: 'stats'; rssBytes: number; loaded: string[] };

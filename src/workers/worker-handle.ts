@@ -38,6 +38,8 @@ interface Pending {
   timer?: NodeJS.Timeout;
   /** The model a run is for (its name, else its key), to credit the worker's output to. */
   model?: string;
+  /** Where a run's result reports the worker's own run time. */
+  timing?: { computeMs?: number };
 }
 
 export interface WorkerOptions {
@@ -46,6 +48,8 @@ export interface WorkerOptions {
   allowRemoteModels: boolean;
   threads: number;
   memoryBudgetBytes: number;
+  /** pino level of the worker's own log lines (CORRAL_LOG_LEVEL); default info. */
+  logLevel?: string;
   onReady: () => void;
   onExit: (code: number | null, signal: string | null) => void;
   onStats: (rssBytes: number) => void;
@@ -81,6 +85,7 @@ export class WorkerHandle {
         CORRAL_ALLOW_REMOTE_MODELS: options.allowRemoteModels ? '1' : '0',
         CORRAL_WORKER_THREADS: String(options.threads),
         CORRAL_WORKER_BUDGET_BYTES: String(options.memoryBudgetBytes),
+        CORRAL_LOG_LEVEL: options.logLevel ?? process.env.CORRAL_LOG_LEVEL ?? 'info',
       },
       stdio: ['ignore', options.onOutput ? 'pipe' : 'inherit', options.onOutput ? 'pipe' : 'inherit', 'ipc'],
     });
@@ -115,11 +120,17 @@ export class WorkerHandle {
    * once it streams, for `chunkTimeoutMs` after its last chunk) means the model
    * hung: the worker is killed, every in-flight run of the same model version fails
    * with WorkerTimeoutError, and the others fail with WorkerCrashedError so the pool
-   * re-sends them elsewhere.
+   * re-sends them elsewhere. `trace` carries the batch's request ids to the worker
+   * and receives the worker's own run time of it.
    */
-  run(model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number, chunkTimeoutMs = timeoutMs): Promise<unknown> {
-    return this.request((id) => ({ type: 'run', id, model, input }), onChunk, (p) => {
+  run(
+    model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number, chunkTimeoutMs = timeoutMs,
+    trace?: { requestIds?: string[]; timing?: { computeMs?: number } },
+  ): Promise<unknown> {
+    const requestIds = trace?.requestIds;
+    return this.request((id) => (requestIds ? { type: 'run', id, model, input, requestIds } : { type: 'run', id, model, input }), onChunk, (p) => {
       p.model = model.name ?? model.key;
+      p.timing = trace?.timing;
       if (timeoutMs === undefined || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return;
       p.key = model.key;
       const limitMs = chunkTimeoutMs !== undefined && chunkTimeoutMs > 0 && Number.isFinite(chunkTimeoutMs) ? chunkTimeoutMs : timeoutMs;
@@ -252,9 +263,12 @@ export class WorkerHandle {
       case 'chunk':
         this.pending.get(message.id)?.onChunk?.(message.data);
         return;
-      case 'result':
-        this.settle(message.id)?.resolve(message.output as never);
+      case 'result': {
+        const p = this.settle(message.id);
+        if (p?.timing && message.computeMs !== undefined) p.timing.computeMs = message.computeMs;
+        p?.resolve(message.output as never);
         return;
+      }
       case 'inspected':
         this.settle(message.id)?.resolve(message.signature as never);
         return;

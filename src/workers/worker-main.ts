@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { InvalidInputError } from '../runtimes/input-error.js';
 import { runtimeNamed } from '../runtimes/registry.js';
 import type { RuntimeEnv } from '../runtimes/runtime.js';
@@ -16,6 +17,8 @@ const env: RuntimeEnv = {
   allowRemoteModels: process.env.CORRAL_ALLOW_REMOTE_MODELS !== '0',
   modelCacheDir: process.env.CORRAL_MODEL_CACHE ?? join(process.env.CORRAL_HOME ?? join(homedir(), '.corral'), 'hub'),
 };
+// Lines go to stdout, which the gateway's pool reads and credits to the services running here.
+const log = pino({ level: process.env.CORRAL_LOG_LEVEL ?? 'info', name: 'corral-worker', base: { pid: process.pid, worker: process.env.CORRAL_WORKER_ID } });
 const cache = new ModelCache(Number(process.env.CORRAL_WORKER_BUDGET_BYTES ?? 4 * 1024 ** 3));
 // After the gateway is gone the channel is closed; there is nobody left to tell.
 const send = (message: FromWorker) => { if (process.connected) process.send?.(message); };
@@ -25,6 +28,9 @@ class LoadError extends Error {}
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'run': {
+      // The ids of the batch's requests name it in every line about it (the gateway's X-Request-Id).
+      const reqIds = message.requestIds ?? [];
+      const modelName = message.model.name ?? message.model.key;
       try {
         const model = await cache
           .get(message.model.key, async () => (await runtimeNamed(message.model.runtime)).load(message.model, env))
@@ -32,9 +38,15 @@ async function handle(message: ToWorker): Promise<void> {
             throw new LoadError((err as Error).message);
           });
         const emit = (data: unknown) => send({ type: 'chunk', id: message.id, data });
-        send({ type: 'result', id: message.id, output: await model.run(message.input, emit) });
+        const started = performance.now();
+        const output = await model.run(message.input, emit, { requestIds: reqIds });
+        const computeMs = performance.now() - started;
+        send({ type: 'result', id: message.id, output, computeMs });
+        log.debug({ reqIds, model: modelName, computeMs }, 'ran batch');
       } catch (err) {
-        send({ type: 'error', id: message.id, message: (err as Error).message, kind: classify(err) });
+        const kind = classify(err);
+        log[kind === 'input' ? 'debug' : 'warn']({ reqIds, model: modelName, kind, err: (err as Error).message }, 'batch failed');
+        send({ type: 'error', id: message.id, message: (err as Error).message, kind });
       }
       return;
     }

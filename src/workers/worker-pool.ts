@@ -13,6 +13,8 @@ export interface WorkerPoolOptions {
   allowRemoteModels: boolean;
   threadsPerWorker: number;
   memoryBudgetBytes: number;
+  /** pino level of the workers' own log lines; default CORRAL_LOG_LEVEL, else info. */
+  logLevel?: string;
   /** How long a request waits for a worker to become ready (e.g. during a restart). */
   readyTimeoutMs: number;
   /** Default limit on one run (CORRAL_REQUEST_TIMEOUT_MS); default readyTimeoutMs, which is that same setting. */
@@ -76,7 +78,7 @@ export class WorkerPool implements InferenceDispatcher {
         const left = deadline - Date.now();
         // Its client has been answered 504 already: the batch must not run.
         if (!worker || left <= 0) throw new WorkerTimeoutError(model.name ?? model.key, limitMs);
-        return await this.track(worker, worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs));
+        return await this.track(worker, worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs, limits));
       } catch (err) {
         // A stream the client has partly seen cannot be replayed without duplicating text.
         if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing && !streamed) {
@@ -213,6 +215,7 @@ export class WorkerPool implements InferenceDispatcher {
       allowRemoteModels: this.options.allowRemoteModels,
       threads: this.options.threadsPerWorker,
       memoryBudgetBytes: this.options.memoryBudgetBytes,
+      logLevel: this.options.logLevel,
       onOutput: this.options.onOutput,
       onReady: () => {
         if (this.slots[index] !== handle) return replacement?.ready();

@@ -381,7 +381,7 @@ describe('text generation', () => {
       '/generate', { inputs: 'Hello', parameters: { max_new_tokens: 20 } });
     assert.equal(out.generated_text, CAT);
     assert.equal(out.details.generated_tokens, 8);
-    assert.equal(out.details.finish_reason, 'stop_sequence');
+    assert.equal(out.details.finish_reason, 'eos_token');
     const cut = await ok<typeof out>('/generate', { inputs: 'Hello', parameters: { max_new_tokens: 2 }, model: 'gpt2' });
     assert.equal(cut.generated_text, ' the cat');
     assert.equal(cut.details.finish_reason, 'length');
@@ -395,7 +395,7 @@ describe('text generation', () => {
     assert.equal(frames.length, 8, 'seven text tokens and <|endoftext|>');
     const last = frames.at(-1)!;
     assert.equal(last.generated_text, CAT);
-    assert.deepEqual(last.details, { finish_reason: 'stop_sequence', generated_tokens: 8 });
+    assert.deepEqual(last.details, { finish_reason: 'eos_token', generated_tokens: 8 });
     const tokens = frames.slice(0, -1);
     assert.ok(tokens.every((f) => f.generated_text === null && !f.token.special));
     assert.deepEqual(frames.map((f) => f.index), frames.map((_, i) => i));

@@ -5,6 +5,7 @@ import { DATATYPES, isDatatype, tensorDataToJson, tensorFromJson, type TensorMap
 import type { Corral } from '../corral.js';
 import { errorHandler } from '../error-envelope.js';
 import { VERSION } from '../version.js';
+import { traceOf } from '../request-trace.js';
 
 const ModelParams = Type.Object({ name: Type.String(), version: Type.Optional(Type.String()) });
 const Parameters = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
@@ -72,7 +73,7 @@ export const kserveRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
         inputs[input.name] = tensorFromJson(input.name, input.datatype, input.shape, input.data);
       }
       const outputNames = req.body.outputs?.map((o) => o.name);
-      const outputs = await inference.infer(model, { inputs, outputs: outputNames });
+      const outputs = await inference.infer(model, { inputs, outputs: outputNames }, traceOf(req));
       const order = outputNames ?? model.outputs.map((o) => o.name);
       return {
         model_name: model.name,

@@ -5,6 +5,7 @@ import type { EmbeddingResult, Keyterm, OcrOutput, TextListOutput } from '../../
 import type { Corral } from '../corral.js';
 import { pickService } from '../pick-service.js';
 import { checkInstructions, checkTexts } from '../text-inputs.js';
+import { traceOf } from '../request-trace.js';
 
 const TextsBody = Type.Object({
   sentences: Type.Optional(Type.Unknown()),
@@ -25,14 +26,14 @@ export const laminoidRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   app.post('/embed', { schema: { body: TextsBody }, config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
     const texts = checkTexts(req.body.sentences, 'sentences');
     const service = pickService(services, 'feature-extraction', req.body.service ?? req.body.model, req.principal);
-    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts, instructions: checkInstructions(req.body.instruction, texts.length) });
+    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts, instructions: checkInstructions(req.body.instruction, texts.length) }, undefined, traceOf(req));
     return { embeddings: out.results.map((r) => Array.from(r.embedding)), model: service.name };
   });
 
   app.post('/keyterms', { schema: { body: TextsBody }, config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
     const texts = checkTexts(req.body.sentences, 'sentences');
     const service = pickService(services, 'keyterms', req.body.service ?? req.body.model, req.principal);
-    const out = await runner.run<TextListOutput<Keyterm[]>>(service, { texts, options: { top: req.body.top ?? 5 } });
+    const out = await runner.run<TextListOutput<Keyterm[]>>(service, { texts, options: { top: req.body.top ?? 5 } }, undefined, traceOf(req));
     return {
       keyterms: out.results.map((terms) => terms.map((t) => t.term)),
       scores: out.results.map((terms) => terms.map((t) => t.score)),
@@ -43,7 +44,7 @@ export const laminoidRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   app.post('/ocr', { config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
     const { image, service: name } = await ocrImage(req);
     const service = pickService(services, 'ocr', name, req.principal);
-    const out = await runner.run<OcrOutput>(service, { image });
+    const out = await runner.run<OcrOutput>(service, { image }, undefined, traceOf(req));
     return { text: out.lines.map((l) => l.text).join('\n'), lines: out.lines, model: service.name };
   });
 };

@@ -11,6 +11,7 @@ import { envelope, mlbuffetError } from './envelope.js';
 import { helpLists } from './help.js';
 import { modelView } from './model-view.js';
 import { prefersHtml } from '../ui/prefers-html.js';
+import { traceOf } from '../request-trace.js';
 
 const NameParams = Type.Object({ name: Type.String() });
 const BatchingBody = Type.Object({
@@ -100,7 +101,7 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
     req.principal.assertCanUse(req.params.name);
     const model = repository.get(req.params.name);
     const inputs = req.isMultipart() ? await imageInputs(req, model) : jsonInputs(req.body, model);
-    const outputs = await inference.infer(model, { inputs });
+    const outputs = await inference.infer(model, { inputs }, traceOf(req));
     const [first] = model.outputs.map((o) => outputs[o.name]).filter((t) => t !== undefined);
     const all = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, nest(tensorDataToJson(t), t.shape)]));
     return envelope(200, 'Prediction successful', { values: first ? nest(tensorDataToJson(first), first.shape) : [], outputs: all });

@@ -9,6 +9,7 @@ import { CallCounter, neTime, runFields, workerOf } from './reply-fields.js';
 import { modelKeyOf, runService } from './run-service.js';
 import { availableServers, SAFE_KILL, serviceForSignature, SYSTEM_STATUS } from './signature.js';
 import { systemStatusReply } from './system-status.js';
+import { traceOf } from '../request-trace.js';
 
 /** Every Neural Energy path, for the CORRAL_NE_PORT listener (neural-energy/listener.ts). */
 export const NE_PATHS: readonly string[] = ['/run', '/list_servers', '/shutdown', '/system_status'];
@@ -37,7 +38,7 @@ export const neuralEnergyRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> =
     }
     const service = serviceForSignature(services, signature, req.principal);
     const callId = calls.next(service.name);
-    const result = await runService(corral, service, input);
+    const result = await runService(corral, service, input, traceOf(req));
     return { ...result, ...runFields(service, callId, workerOf(service, corral.dispatcher.workers(), modelKeyOf(corral, service))) };
   });
 

@@ -9,6 +9,7 @@ import type { ServiceRecord } from '../../services/index.js';
 import { serviceTarget } from '../../services/service-target.js';
 import type { Corral } from '../corral.js';
 import { checkInstructions, checkTexts } from '../text-inputs.js';
+import type { RequestTrace } from '../../tracing/index.js';
 
 /** The fields of a /run request besides SIGNATURE. */
 export type RunInput = Record<string, unknown>;
@@ -49,22 +50,22 @@ function promptOf(input: RunInput): string {
  * answers (/embed, /keyterms, /ocr, /api/services/<id>/predict as {results},
  * MLBuffet's prediction without its envelope), each with `model`.
  */
-export async function runService(corral: Corral, service: ServiceRecord, input: RunInput): Promise<Record<string, unknown>> {
+export async function runService(corral: Corral, service: ServiceRecord, input: RunInput, trace?: RequestTrace): Promise<Record<string, unknown>> {
   const { runner } = corral;
   const model = service.name;
   switch (service.task) {
     case 'tensor':
-      return runTensor(corral, corral.repository.get(service.name), input);
+      return runTensor(corral, corral.repository.get(service.name), input, trace);
     case 'text-generation': {
       const { max_new_tokens: maxNewTokens } = checked(GenerateFields, input);
-      const out = await runner.run<GenerateOutput>(service, { prompt: promptOf(input), maxNewTokens });
+      const out = await runner.run<GenerateOutput>(service, { prompt: promptOf(input), maxNewTokens }, undefined, trace);
       return { generated_text: out.text, finish_reason: out.finishReason, model };
     }
     case 'ocr': {
       if (typeof input.image !== 'string' || input.image === '') throw new CorralError('BAD_REQUEST', 'Send the image as {"image": "<base64>"}.');
       const base64 = input.image.replace(/^data:[^;]+;base64,/, '');
       if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw new CorralError('INVALID_IMAGE', '"image" is not valid base64.');
-      const out = await runner.run<OcrOutput>(service, { image: Buffer.from(base64, 'base64') });
+      const out = await runner.run<OcrOutput>(service, { image: Buffer.from(base64, 'base64') }, undefined, trace);
       return { text: out.lines.map((l) => l.text).join('\n'), lines: out.lines, model };
     }
     default:
@@ -73,23 +74,23 @@ export async function runService(corral: Corral, service: ServiceRecord, input: 
   const fields = checked(TextFields, input);
   const texts = textsOf(input);
   if (service.task === 'feature-extraction') {
-    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts, instructions: checkInstructions(fields.instruction, texts.length) });
+    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts, instructions: checkInstructions(fields.instruction, texts.length) }, undefined, trace);
     return { embeddings: out.results.map((r) => Array.from(r.embedding)), model };
   }
   if (service.task === 'keyterms') {
-    const out = await runner.run<TextListOutput<Keyterm[]>>(service, { texts, options: { top: fields.top ?? 5 } });
+    const out = await runner.run<TextListOutput<Keyterm[]>>(service, { texts, options: { top: fields.top ?? 5 } }, undefined, trace);
     return { keyterms: out.results.map((terms) => terms.map((t) => t.term)), scores: out.results.map((terms) => terms.map((t) => t.score)), model };
   }
   if (service.task === 'zero-shot-classification' && !fields.candidate_labels) {
     throw new CorralError('INVALID_INPUT', 'zero-shot-classification needs "candidate_labels", e.g. ["sports", "politics"].');
   }
   const options = { topK: fields.top_k, labels: fields.candidate_labels, multiLabel: fields.multi_label, hypothesisTemplate: fields.hypothesis_template, top: fields.top };
-  const out = await runner.run<TextListOutput<unknown>>(service, { texts, options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
+  const out = await runner.run<TextListOutput<unknown>>(service, { texts, options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) }, undefined, trace);
   return { results: out.results, model };
 }
 
 /** An uploaded ONNX model: MLBuffet's {"values": [...]} or {"inputs": {"<input>": [...]}}. */
-async function runTensor(corral: Corral, model: ModelRecord, input: RunInput): Promise<Record<string, unknown>> {
+async function runTensor(corral: Corral, model: ModelRecord, input: RunInput, trace?: RequestTrace): Promise<Record<string, unknown>> {
   const inputs: TensorMap = {};
   if (input.inputs !== undefined && input.inputs !== null && typeof input.inputs === 'object' && !Array.isArray(input.inputs)) {
     for (const [name, v] of Object.entries(input.inputs)) {
@@ -103,7 +104,7 @@ async function runTensor(corral: Corral, model: ModelRecord, input: RunInput): P
   } else {
     throw new CorralError('BAD_REQUEST', `Send {"values": [...]} (one sample or a list of samples) or {"inputs": {"<input>": [...]}} for model '${model.name}'.`);
   }
-  const outputs = await corral.inference.infer(model, { inputs });
+  const outputs = await corral.inference.infer(model, { inputs }, trace);
   const [first] = model.outputs.map((o) => outputs[o.name]).filter((t) => t !== undefined);
   const all = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, nest(tensorDataToJson(t), t.shape)]));
   return { values: first ? nest(tensorDataToJson(first), first.shape) : [], outputs: all, model: model.name };

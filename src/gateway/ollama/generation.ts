@@ -3,6 +3,7 @@ import { toCorralError } from '../../errors/index.js';
 import type { GenerateChunk, GenerateInput, GenerateOutput } from '../../runtimes/task-io.js';
 import type { ServiceRecord, ServiceRunner } from '../../services/index.js';
 import { openNdjsonStream } from './ndjson.js';
+import { traceOf } from '../request-trace.js';
 
 /** One line of a generate or chat answer with `text` as its piece (the route shapes it). */
 export type Frame = (text: string, done: boolean) => Record<string, unknown>;
@@ -33,7 +34,7 @@ export async function ollamaGeneration(runner: ServiceRunner, reply: FastifyRepl
     };
   };
   if (!stream) {
-    const out = await runner.run<GenerateOutput>(service, input, () => { first ??= clock(); });
+    const out = await runner.run<GenerateOutput>(service, input, () => { first ??= clock(); }, traceOf(reply.request));
     return { ...frame(out.text, true), ...summary(out) };
   }
   runner.assertReady(service); // before the stream opens, so a 503 is still a plain JSON error
@@ -43,7 +44,7 @@ export async function ollamaGeneration(runner: ServiceRunner, reply: FastifyRepl
       first ??= clock();
       const text = (chunk as GenerateChunk).text;
       if (text) lines.send(frame(text, false));
-    });
+    }, traceOf(reply.request));
     lines.send({ ...frame('', true), ...summary(out) });
   } catch (err) {
     // After the first line the status is sent: Ollama's clients raise an error line.

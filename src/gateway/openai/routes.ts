@@ -11,6 +11,7 @@ import { openEventStream } from '../sse.js';
 import { checkTexts } from '../text-inputs.js';
 import { generationParams } from './generation-params.js';
 import { openaiError } from './openai-error.js';
+import { traceOf } from '../request-trace.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
 const Sampling = {
@@ -66,7 +67,7 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
   app.post('/v1/embeddings', { schema: { body: EmbeddingsBody }, config: api }, async (req) => {
     const texts = checkTexts(req.body.input, 'input', true);
     const service = pickService(services, 'feature-extraction', req.body.model, req.principal);
-    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts });
+    const out = await runner.run<TextListOutput<EmbeddingResult>>(service, { texts }, undefined, traceOf(req));
     const tokens = out.results.reduce((n, r) => n + r.tokens, 0);
     return {
       object: 'list',
@@ -93,7 +94,7 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
         (text) => ({ index: 0, delta: text === undefined ? { role: 'assistant', content: '' } : { content: text }, finish_reason: null }),
         (finish) => ({ index: 0, delta: {}, finish_reason: finish }));
     }
-    const out = await runner.run<GenerateOutput>(service, input);
+    const out = await runner.run<GenerateOutput>(service, input, undefined, traceOf(req));
     return {
       ...base, object: 'chat.completion',
       choices: [{ index: 0, message: { role: 'assistant', content: out.text }, finish_reason: out.finishReason, logprobs: null }],
@@ -111,7 +112,7 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
         (text) => (text === undefined ? undefined : { index: 0, text, finish_reason: null, logprobs: null }),
         (finish) => ({ index: 0, text: '', finish_reason: finish, logprobs: null }));
     }
-    const out = await runner.run<GenerateOutput>(service, input);
+    const out = await runner.run<GenerateOutput>(service, input, undefined, traceOf(req));
     return { ...base, object: 'text_completion', choices: [{ index: 0, text: out.text, finish_reason: out.finishReason, logprobs: null }], usage: usage(out) };
   });
 
@@ -124,14 +125,15 @@ export const openaiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
     piece: (text: string | undefined) => object | undefined, last: (finish: string) => object,
   ) {
     runner.assertReady(service); // before the stream opens, so a 503 is still plain JSON
-    const events = openEventStream(reply);
+    const trace = traceOf(reply.request);
+    const events = openEventStream(reply, trace);
     const first = piece(undefined);
     if (first) events.send({ ...base, object, choices: [first] });
     try {
       const out = await runner.run<GenerateOutput>(service, input, (chunk) => {
         const text = (chunk as GenerateChunk).text;
         if (text) events.send({ ...base, object, choices: [piece(text)] });
-      });
+      }, trace);
       events.send({ ...base, object, choices: [last(out.finishReason)], usage: usage(out) });
       events.send('[DONE]');
     } catch (err) {

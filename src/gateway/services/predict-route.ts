@@ -4,6 +4,7 @@ import { TASKS } from '../../services/index.js';
 import type { EmbeddingResult, GenerateOutput, TextListOutput } from '../../runtimes/task-io.js';
 import type { Corral } from '../corral.js';
 import { checkTexts } from '../text-inputs.js';
+import { traceOf } from '../request-trace.js';
 
 const PredictBody = Type.Object({
   inputs: Type.Unknown(),
@@ -30,7 +31,7 @@ export const predictRoute: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
     const p = req.body.parameters ?? {};
     if (service.task === 'text-generation') {
       if (typeof req.body.inputs !== 'string') throw new CorralError('INVALID_INPUT', '"inputs" must be the prompt string for a text-generation service.');
-      const out = await corral.runner.run<GenerateOutput>(service, { prompt: req.body.inputs, maxNewTokens: p.max_new_tokens });
+      const out = await corral.runner.run<GenerateOutput>(service, { prompt: req.body.inputs, maxNewTokens: p.max_new_tokens }, undefined, traceOf(req));
       return { generated_text: out.text, finish_reason: out.finishReason };
     }
     if (TASKS[service.task].batch !== 'text-list') {
@@ -42,7 +43,7 @@ export const predictRoute: FastifyPluginAsyncTypebox<{ corral: Corral }> = async
       throw new CorralError('INVALID_INPUT', 'zero-shot-classification needs parameters.candidate_labels, e.g. ["sports", "politics"].');
     }
     const options = { topK: p.top_k, labels: p.candidate_labels, multiLabel: p.multi_label, hypothesisTemplate: p.hypothesis_template, top: p.top };
-    const out = await corral.runner.run<TextListOutput<unknown>>(service, { texts, options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
+    const out = await corral.runner.run<TextListOutput<unknown>>(service, { texts, options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) }, undefined, traceOf(req));
     const results = service.task === 'feature-extraction'
       ? out.results.map((r) => Array.from((r as EmbeddingResult).embedding))
       : out.results;

@@ -6,6 +6,7 @@ import type { Corral } from '../corral.js';
 import { planService } from './create-service.js';
 import { serviceView } from './service-view.js';
 import { usableService } from './usable-service.js';
+import { traceOf } from '../request-trace.js';
 
 const ServiceBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128 }),
@@ -113,8 +114,10 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': INVOKE_CONTENT_TYPE });
     try {
-      const output = await runner.run(service, input, (data) => reply.raw.write(encodeFrame({ type: 'chunk', data })));
-      reply.raw.end(encodeFrame({ type: 'result', output }));
+      // The forwarding gateway's X-Request-Id is this request's id too: both log it under one id.
+      const trace = traceOf(req);
+      const output = await runner.run(service, input, (data) => reply.raw.write(encodeFrame({ type: 'chunk', data })), trace);
+      reply.raw.end(encodeFrame({ type: 'result', output, timing: trace.timing() }));
     } catch (err) {
       const e = toCorralError(err);
       reply.raw.end(encodeFrame({ type: 'error', code: e.code, message: e.message }));

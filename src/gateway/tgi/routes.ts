@@ -4,6 +4,7 @@ import type { GenerateChunk, GenerateInput, GenerateOutput } from '../../runtime
 import type { Corral } from '../corral.js';
 import { pickService } from '../pick-service.js';
 import { openEventStream } from '../sse.js';
+import { traceOf } from '../request-trace.js';
 
 const GenerateBody = Type.Object({
   inputs: Type.String({ minLength: 1, maxLength: 100_000 }),
@@ -32,12 +33,16 @@ export const tgiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (a
     const p = (body.parameters ?? {}) as { max_new_tokens?: number; temperature?: number; top_p?: number; top_k?: number; do_sample?: boolean; stop?: string[] };
     return { prompt: body.inputs, maxNewTokens: p.max_new_tokens, temperature: p.temperature, topP: p.top_p, topK: p.top_k, doSample: p.do_sample ?? p.temperature !== undefined, stop: p.stop };
   };
-  const details = (out: GenerateOutput) => ({ finish_reason: out.finishReason === 'length' ? 'length' : 'stop_sequence', generated_tokens: out.completionTokens });
+  // TGI's own finish reasons, as the runtime recorded them (older runtimes: only length or not).
+  const details = (out: GenerateOutput) => ({
+    finish_reason: out.stopReason ?? (out.finishReason === 'length' ? 'length' : 'eos_token'),
+    generated_tokens: out.completionTokens,
+  });
 
   app.post('/generate', { schema: { body: GenerateBody }, config: api }, async (req, reply) => {
     const service = pickService(services, 'text-generation', req.body.model, req.principal);
     if (req.body.stream) return streamGenerate(service, toInput(req.body), reply);
-    const out = await runner.run<GenerateOutput>(service, toInput(req.body));
+    const out = await runner.run<GenerateOutput>(service, toInput(req.body), undefined, traceOf(req));
     return { generated_text: out.text, details: details(out) };
   });
 
@@ -46,13 +51,14 @@ export const tgiRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (a
 
   async function streamGenerate(service: Parameters<typeof runner.run>[0], input: GenerateInput, reply: Parameters<typeof openEventStream>[0]) {
     runner.assertReady(service);
-    const events = openEventStream(reply);
+    const trace = traceOf(reply.request);
+    const events = openEventStream(reply, trace);
     let index = 0;
     try {
       const out = await runner.run<GenerateOutput>(service, input, (chunk) => {
         const text = (chunk as GenerateChunk).text;
         if (text) events.send({ index: index++, token: { id: -1, text, logprob: null, special: false }, generated_text: null, details: null });
-      });
+      }, trace);
       events.send({ index, token: { id: -1, text: '', logprob: null, special: true }, generated_text: out.text, details: details(out) });
     } catch (err) {
       events.send({ error: toCorralError(err).message, error_type: 'generation' });

@@ -114,6 +114,9 @@ export function textGeneration(m: TextModel): TaskRunner {
     const text = stream.finish();
     const endedOnEos = completionTokens > 0 && eos.has(ids[completionTokens - 1]!);
     const finishReason = stream.stoppedByString || endedOnEos || completionTokens < sampling.maxNewTokens ? 'stop' : 'length';
-    return { text, promptTokens, completionTokens, finishReason };
+    // TGI's order: the token budget first, then end-of-sequence, then a stop string; ending any
+    // other way (the model's own max length) is a length stop too.
+    const stopReason = completionTokens >= sampling.maxNewTokens ? 'length' : endedOnEos ? 'eos_token' : stream.stoppedByString ? 'stop_sequence' : 'length';
+    return { text, promptTokens, completionTokens, finishReason, stopReason };
   };
 }

@@ -1,0 +1,3 @@
+export { newRequestId, REQUEST_ID_HEADER, requestIdOf, traceIdOf } from './request-id.js';
+export { RequestTrace, type BatchTiming } from './request-trace.js';
+export { serverTiming } from './server-timing.js';
