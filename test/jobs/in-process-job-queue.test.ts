@@ -46,7 +46,7 @@ describe('InProcessJobQueue', () => {
     assert.deepEqual(runs[0]!.spec, { service: 'iris', input: { x: 1 }, owner: 'key-1' });
     const second = await queue.add({ service: 'iris', input: { x: 2 }, owner: 'key-2' });
     assert.notEqual(second.id, first.id);
-    assert.deepEqual({ ...second, id: '', created_at: '' }, { id: '', service: 'iris', owner: 'key-2', state: 'queued', progress: 0, attempts: 0, created_at: '' });
+    assert.deepEqual({ ...second, id: '', created_at: '' }, { id: '', service: 'iris', owner: 'key-2', state: 'queued', progress: 0, attempts: 0, request: { input: { x: 2 } }, created_at: '' });
     assert.match(second.created_at, ISO);
     assert.deepEqual(await queue.get(second.id), second);
     assert.equal(runs.length, 1);

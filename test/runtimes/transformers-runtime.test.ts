@@ -361,7 +361,7 @@ describe('text-generation', () => {
 
   test('greedy decoding is deterministic and ends at <|endoftext|>', async () => {
     const { output, deltas } = await generate(model, { prompt: 'Hello' });
-    assert.deepEqual(output, { text: ' the cat sat on a mat.', promptTokens: 5, completionTokens: 8, finishReason: 'stop' });
+    assert.deepEqual(output, { text: ' the cat sat on a mat.', promptTokens: 5, completionTokens: 8, finishReason: 'stop', stopReason: 'eos_token' });
     assert.deepEqual(deltas, [' the', ' cat', ' sat', ' on', ' a', ' mat', '.']);
     assert.deepEqual((await generate(model, { prompt: 'Hello' })).output, output);
     assert.equal((await generate(model, { prompt: 'Say hello' })).output.text, ' world!');
@@ -369,7 +369,7 @@ describe('text-generation', () => {
 
   test('maxNewTokens caps the completion (finishReason length); the default is 64', async () => {
     const { output, deltas } = await generate(model, { prompt: 'Hello', maxNewTokens: 3 });
-    assert.deepEqual(output, { text: ' the cat sat', promptTokens: 5, completionTokens: 3, finishReason: 'length' });
+    assert.deepEqual(output, { text: ' the cat sat', promptTokens: 5, completionTokens: 3, finishReason: 'length', stopReason: 'length' });
     assert.equal(deltas.join(''), output.text);
     const endless = (await generate(model, { prompt: 'tick tick' })).output;
     assert.equal(endless.completionTokens, 64);
@@ -379,7 +379,7 @@ describe('text-generation', () => {
 
   test('a stop string cuts the text, ends generation, and is never streamed', async () => {
     const { output, deltas } = await generate(model, { prompt: 'Hello', stop: ['sat on'] });
-    assert.deepEqual(output, { text: ' the cat ', promptTokens: 5, completionTokens: 4, finishReason: 'stop' });
+    assert.deepEqual(output, { text: ' the cat ', promptTokens: 5, completionTokens: 4, finishReason: 'stop', stopReason: 'stop_sequence' });
     assert.equal(deltas.join(''), ' the cat ');
     assert.ok(deltas.every((d) => !d.includes('sat')));
 

@@ -217,8 +217,8 @@ describe('admin pages', () => {
     const model = page.getByLabel('Model', { exact: true });
     await model.locator('option', { hasText: GPT2 }).waitFor({ state: 'attached' });
     await page.waitForFunction(`document.getElementById('start-model')?.value === ${JSON.stringify(`${GPT2}@${COMMIT}`)}`);
-    assert.equal(await page.getByLabel('Task').inputValue(), 'text-generation');
-    assert.equal(await page.getByLabel('Profile').inputValue(), 'local');
+    assert.equal(await page.getByLabel('Task', { exact: true }).inputValue(), 'text-generation');
+    assert.equal(await page.getByLabel('Profile', { exact: true }).inputValue(), 'local');
     assert.equal(await model.inputValue(), `${GPT2}@${COMMIT}`);
     assert.equal(await page.getByLabel('Name').inputValue(), 'tiny-gpt2');
     await shot(page, 'admin-registry-start-prefilled');

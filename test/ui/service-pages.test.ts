@@ -111,8 +111,8 @@ describe('service pages', () => {
     await other.getByRole('heading', { level: 1, name: 'Services' }).waitFor();
 
     await page.getByText('Start a new service').click();
-    await page.getByLabel('Task').selectOption('text-generation');
-    assert.equal(await page.getByLabel('Profile').inputValue(), 'local');
+    await page.getByLabel('Task', { exact: true }).selectOption('text-generation');
+    assert.equal(await page.getByLabel('Profile', { exact: true }).inputValue(), 'local');
     const model = page.getByLabel('Model', { exact: true });
     await model.locator('option', { hasText: GPT2 }).waitFor({ state: 'attached' });
     await model.selectOption({ label: (await model.locator('option', { hasText: GPT2 }).textContent())! });

@@ -15,9 +15,10 @@ const STATUSES: ServiceStatus[] = ['SUBMITTED', 'STARTING', 'RUNNING', 'STOPPED'
 
 /** The filters, kept in the URL (?status=RUNNING&task=ocr&profile=hpc) so a filtered view can be linked and reloaded. */
 const FILTERS = [
-  { key: 'status', label: 'Status' },
-  { key: 'task', label: 'Task' },
-  { key: 'profile', label: 'Profile' },
+  // Named apart from the start form's Task and Profile fields on the same page.
+  { key: 'status', label: 'Filter by status' },
+  { key: 'task', label: 'Filter by task' },
+  { key: 'profile', label: 'Filter by profile' },
 ] as const;
 type FilterKey = (typeof FILTERS)[number]['key'];
 
