@@ -85,6 +85,22 @@ export const SUMMARIES: Record<string, string> = {
   'GET /metrics': 'Prometheus metrics.',
   'GET /api/metrics/series': 'Per-model metrics sampled over time (?window=15m|1h), for charts.',
 
+  'GET /api/tags': 'Ollama: the running text-generation and embedding services, as models.',
+  'POST /api/show': 'Ollama: one model\'s details, parameters and capabilities: {"model": "..."}.',
+  'GET /api/ps': 'Ollama: the models loaded in a worker now, with their memory.',
+  'GET /api/version': 'Ollama: the server version.',
+  'POST /api/embed': 'Ollama: embeddings of {"model", "input": string | string[]}.',
+  'POST /api/embeddings': 'Ollama (older form): the embedding of {"model", "prompt"}.',
+  'POST /api/generate': 'Ollama: complete {"model", "prompt"}; newline-delimited JSON unless "stream": false.',
+  'POST /api/chat': 'Ollama: answer {"model", "messages"}; newline-delimited JSON unless "stream": false.',
+  'POST /api/pull': 'Ollama: start a service for {"model": "<hub id or path>"}.',
+  'DELETE /api/delete': 'Ollama: delete the service of {"model": "..."}.',
+
+  'POST /run': 'Neural Energy: run the service named by "SIGNATURE" on the other fields (SYSTEM_STATUS for memory).',
+  'POST /list_servers': 'Neural Energy: the services this key may use, as AVAIL_SERVERS.',
+  'GET /system_status': 'Neural Energy: memory of the machine, the gateway and each service\'s workers.',
+  'POST /shutdown': 'Neural Energy: {"SIGNATURE": "SAFE_KILL_SERVER_CMD"} restarts every worker without dropping requests (admin).',
+
   'GET /ui': 'The web UI.',
   'GET /openapi.json': 'This OpenAPI 3 document.',
   'GET /docs': 'This document as an interactive page (Swagger UI).',
