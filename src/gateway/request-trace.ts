@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { REQUEST_ID_HEADER, RequestTrace, serverTiming } from '../tracing/index.js';
+import { REQUEST_ID_HEADER, RequestTrace, serverTiming, tracing, type OtelSpan } from '../tracing/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Made by traceOf() when the request enters the inference path; null for every other request. */
     trace: RequestTrace | null;
+    /** Its OpenTelemetry server span; null unless tracing is on. */
+    otelSpan: OtelSpan | null;
   }
 }
 
@@ -28,9 +30,27 @@ export function installRequestTracing(app: FastifyInstance): void {
     }
     done(null, payload);
   });
+  // OpenTelemetry (started before the app is built, see startServer): with it off, no hook at all.
+  const otel = tracing.otel;
+  if (otel === null) return;
+  app.decorateRequest('otelSpan', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw;
+    const span = otel.serverSpan({
+      method: raw.method ?? 'GET', url: raw.url ?? '/', headers: raw.headers,
+      localPort: raw.socket?.localPort, remoteAddress: raw.socket?.remoteAddress, httpVersion: raw.httpVersion,
+    });
+    request.otelSpan = span;
+    // 'close' comes once the response is sent or the connection is gone, hijacked streams included.
+    reply.raw.once('close', () => otel.endServerSpan(span, raw.method ?? 'GET', request.routeOptions.url, reply.raw.statusCode));
+    done();
+  });
 }
 
 /** The request's trace, made on first use: routes pass it down the inference path. */
 export function traceOf(request: FastifyRequest): RequestTrace {
-  return (request.trace ??= new RequestTrace(request.id, request.raw.socket));
+  if (request.trace !== null) return request.trace;
+  const trace = (request.trace = new RequestTrace(request.id, request.raw.socket));
+  trace.span = request.otelSpan ?? null;
+  return trace;
 }

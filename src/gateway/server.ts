@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ensureAdminKey } from '../auth/index.js';
 import { isLoopbackHost } from '../net/address-kind.js';
 import type { CorralConfig } from '../config/index.js';
+import { startOtel, stopOtel } from '../tracing/index.js';
 import { buildApp } from './app.js';
 import { createCorral, type Corral } from './corral.js';
 import { listenNeuralEnergy, type NeuralEnergyListener } from './neural-energy/listener.js';
@@ -34,8 +35,22 @@ export function assertAuthModeAllowed(config: CorralConfig): void {
 /** Starts a gateway with its workers and listens on config.host:config.port. */
 export async function startServer(config: CorralConfig): Promise<RunningServer> {
   assertAuthModeAllowed(config);
-  const corral = await createCorral(config);
-  const app = await buildApp(corral);
+  // OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set: before the app is built, whose hooks look once.
+  await startOtel('corral-gateway');
+  let corral: Corral;
+  let app: FastifyInstance;
+  try {
+    corral = await createCorral(config);
+    try {
+      app = await buildApp(corral);
+    } catch (err) {
+      await corral.close();
+      throw err;
+    }
+  } catch (err) {
+    await stopOtel();
+    throw err;
+  }
   let newAdminKey: string | undefined;
   let ne: NeuralEnergyListener | undefined;
   try {
@@ -47,6 +62,7 @@ export async function startServer(config: CorralConfig): Promise<RunningServer> 
     await ne?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     await corral.close();
+    await stopOtel();
     throw err;
   }
   const address = app.server.address();
@@ -60,6 +76,8 @@ export async function startServer(config: CorralConfig): Promise<RunningServer> 
       await ne?.close();
       await app.close();
       await corral.close();
+      // After the workers, which flush their own spans as they stop: the gateway's last spans go out.
+      await stopOtel();
     },
   };
 }

@@ -4,11 +4,11 @@ import type { BatchCodec } from '../batching/batch-codec.js';
 import { DynamicBatcher, tensorCodecFor } from '../batching/index.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
-import type { InferenceDispatcher } from '../queue/dispatcher.js';
+import type { InferenceDispatcher, RunLimits } from '../queue/dispatcher.js';
 import { hasBatchDimension, modelRef, type ModelRecord, type ModelRepository } from '../repository/index.js';
 import type { OnnxRequest } from '../runtimes/onnx/onnx-runtime.js';
 import type { TensorMap } from '../runtimes/tensor.js';
-import type { RequestTrace } from '../tracing/index.js';
+import { tracing, type OtelSpan, type RequestTrace } from '../tracing/index.js';
 import type { ExecutionTarget } from './execution-target.js';
 import { validateInputs } from './validate-inputs.js';
 
@@ -206,16 +206,21 @@ export class InferenceService {
         const now = performance.now();
         const batchRows = rows.reduce((n, r) => n + r, 0);
         const requestIds: string[] = [];
+        const otel = tracing.otel;
+        // With tracing on: the server spans of the batch's requests (the first is the batch span's parent).
+        const spans: OtelSpan[] | undefined = otel === null ? undefined : [];
         for (const p of live) {
           if (p.queuedAt >= 0) {
             const waited = now - p.queuedAt;
             queueWait.observe(waited / 1000);
+            if (spans && p.trace?.span) otel!.pastSpan(p.trace.span, 'corral.queue', p.queuedAt, now, { 'corral.model': target.label });
             p.queuedAt = -1;
             if (p.trace) p.trace.queueMs = waited;
           }
           if (p.trace) {
             p.trace.batchRows = batchRows;
             requestIds.push(p.trace.id);
+            if (spans && p.trace.span) spans.push(p.trace.span);
           }
         }
         // The batch may run until its last member's time runs out; the dispatcher
@@ -223,13 +228,28 @@ export class InferenceService {
         const deadline = Math.max(...live.map((p) => p.deadline));
         if (this.logger?.isLevelEnabled('debug')) this.logger.debug({ reqIds: requestIds, model: target.label, rows: batchRows }, 'batch dispatched');
         const timing: { computeMs?: number } = {};
-        const limits = { timeoutMs: this.timeoutOf(target.label), ...(Number.isFinite(deadline) ? { deadline } : {}), requestIds, timing };
+        const limits: RunLimits = { timeoutMs: this.timeoutOf(target.label), ...(Number.isFinite(deadline) ? { deadline } : {}), requestIds, timing };
+        // The batch's span: a child of its first request's server span, linked to the others'; the worker's compute span is its child.
+        const batchSpan = spans && spans.length > 0
+          ? otel!.childSpan(spans[0]!, 'corral.batch', { 'corral.model': target.label, 'corral.batch.rows': batchRows, 'corral.batch.requests': live.length }, spans.slice(1))
+          : undefined;
+        if (batchSpan) {
+          limits.traceparent = otel!.traceparentOf(batchSpan);
+          if (spans!.length > 1) limits.links = spans!.slice(1).map((s) => otel!.traceparentOf(s));
+        }
         const stop = this.metrics.inferenceDuration.startTimer(labels);
         let output: O;
         try {
           output = (await this.dispatcher.run(ref, input, onChunk, limits)) as O;
+        } catch (err) {
+          if (batchSpan) otel!.endSpan(batchSpan, err);
+          throw err;
         } finally {
           stop();
+        }
+        if (batchSpan) {
+          if (timing.computeMs !== undefined) batchSpan.setAttribute('corral.compute_ms', timing.computeMs);
+          otel!.endSpan(batchSpan);
         }
         if (timing.computeMs !== undefined) {
           compute.observe(timing.computeMs / 1000);

@@ -79,6 +79,7 @@ export class BullMqDispatcher implements InferenceDispatcher {
       throw new CorralError('QUEUE_FULL', `${q.waiting} batches are waiting for '${refName(ref)}', the limit; retry shortly.`, { headers: { 'retry-after': '1' } });
     }
     const data: JobData = { ref, input: toWire(input), timeoutMs: limits?.timeoutMs, deadline: limits?.deadline, requestIds: limits?.requestIds };
+    if (limits?.traceparent !== undefined) { data.traceparent = limits.traceparent; if (limits.links) data.links = limits.links; }
     const job = await q.queue.add('run', data, {
       attempts: this.options.attempts,
       backoff: { type: 'fixed', delay: 200 },

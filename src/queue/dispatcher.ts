@@ -27,6 +27,13 @@ export interface RunLimits {
   deadline?: number;
   /** Ids of the requests in the batch, for the worker's log lines about it. */
   requestIds?: string[];
+  /**
+   * OpenTelemetry (only when tracing is on): the W3C traceparent of the batch's
+   * span, the parent of the worker's compute span, and the traceparents of the
+   * batch's other requests, which the compute span links to.
+   */
+  traceparent?: string;
+  links?: string[];
   /** Filled in by the dispatcher: the worker's own run time of the batch (ms), when the worker reports it. */
   timing?: { computeMs?: number };
 }

@@ -84,7 +84,7 @@ export class RemoteWorker {
   }
 
   private async process(job: Job): Promise<JobResult> {
-    const { ref, input, timeoutMs, deadline, requestIds } = job.data as JobData;
+    const { ref, input, timeoutMs, deadline, requestIds, traceparent, links } = job.data as JobData;
     const reqIds = requestIds ?? [];
     if (deadline !== undefined && Date.now() >= deadline) {
       // Its client has been answered 504 (it waited too long, or its last worker died or hung): never run it.
@@ -102,7 +102,7 @@ export class RemoteWorker {
     this.options.logger.debug({ reqIds, service: ref.name ?? ref.key, job: job.id }, 'running batch');
     try {
       // Past the deadline the pool kills the model process and fails the run with TIMEOUT.
-      const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object), { timeoutMs, deadline, requestIds: reqIds, timing });
+      const output = await this.options.pool.run(ref, fromWire(input), (chunk) => void job.updateProgress({ chunk } as object), { timeoutMs, deadline, requestIds: reqIds, timing, ...(traceparent !== undefined ? { traceparent, links } : {}) });
       this.processed++;
       this.options.logger.debug({ reqIds, service: ref.name ?? ref.key, job: job.id, computeMs: timing.computeMs }, 'ran batch');
       return { output: toWire(output), computeMs: timing.computeMs };

@@ -13,6 +13,9 @@ export interface JobData {
   deadline?: number;
   /** Ids of the batch's requests (X-Request-Id at the gateway), for the worker's log lines. */
   requestIds?: string[];
+  /** With OpenTelemetry on at the gateway: the batch span's W3C traceparent and its other requests' (links), for the compute span. */
+  traceparent?: string;
+  links?: string[];
 }
 
 /**

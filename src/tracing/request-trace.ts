@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { OtelSpan } from './otel.js';
 
 const nothing = () => undefined;
 
@@ -16,6 +17,8 @@ export class RequestTrace {
   batchRows = 0;
   /** The worker's run time of that batch, ms, as the worker measured it; -1 if unknown. */
   computeMs = -1;
+  /** Its OpenTelemetry server span, when tracing is on (the parent of its queue and batch spans). */
+  span: OtelSpan | null = null;
 
   /** `socket`: the client's connection; its closing before the answer means the client has gone. */
   constructor(readonly id: string, private readonly socket?: Socket | null) {}

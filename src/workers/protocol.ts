@@ -2,7 +2,11 @@ import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
 
 /** Messages between the gateway and a worker process (IPC, structured clone). */
 export type ToWorker =
-  | { type: 'run'; id: number; model: ModelRef; input: unknown; requestIds?: string[] }
+  | {
+    type: 'run'; id: number; model: ModelRef; input: unknown; requestIds?: string[];
+    /** With OpenTelemetry on: the W3C traceparent of the batch's span, and those of the batch's other requests (links). */
+    traceparent?: string; links?: string[];
+  }
   | { type: 'inspect'; id: number; runtime: string; path: string }
   | { type: 'unload'; key: string };
 

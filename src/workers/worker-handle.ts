@@ -125,10 +125,16 @@ export class WorkerHandle {
    */
   run(
     model: ModelRef, input: unknown, onChunk?: (data: unknown) => void, timeoutMs?: number, chunkTimeoutMs = timeoutMs,
-    trace?: { requestIds?: string[]; timing?: { computeMs?: number } },
+    trace?: { requestIds?: string[]; timing?: { computeMs?: number }; traceparent?: string; links?: string[] },
   ): Promise<unknown> {
     const requestIds = trace?.requestIds;
-    return this.request((id) => (requestIds ? { type: 'run', id, model, input, requestIds } : { type: 'run', id, model, input }), onChunk, (p) => {
+    const traceparent = trace?.traceparent;
+    return this.request((id) => {
+      const message: ToWorker = requestIds ? { type: 'run', id, model, input, requestIds } : { type: 'run', id, model, input };
+      // Only with OpenTelemetry on: the batch span the worker's compute span is a child of.
+      if (traceparent !== undefined) Object.assign(message, { traceparent, ...(trace?.links ? { links: trace.links } : {}) });
+      return message;
+    }, onChunk, (p) => {
       p.model = model.name ?? model.key;
       p.timing = trace?.timing;
       if (timeoutMs === undefined || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return;

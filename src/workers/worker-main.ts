@@ -11,6 +11,7 @@ import { runtimeNamed } from '../runtimes/registry.js';
 import type { RuntimeEnv } from '../runtimes/runtime.js';
 import { ModelCache } from './model-cache.js';
 import type { FromWorker, ToWorker, WorkerErrorKind } from './protocol.js';
+import { startOtel, stopOtel, tracing } from '../tracing/otel.js';
 
 const env: RuntimeEnv = {
   threads: Number(process.env.CORRAL_WORKER_THREADS ?? 1),
@@ -38,9 +39,21 @@ async function handle(message: ToWorker): Promise<void> {
             throw new LoadError((err as Error).message);
           });
         const emit = (data: unknown) => send({ type: 'chunk', id: message.id, data });
+        // With OpenTelemetry on: a child of the batch's span at the gateway (its traceparent came with the batch).
+        const otel = tracing.otel;
+        const span = otel !== null && message.traceparent !== undefined
+          ? otel.remoteChildSpan(message.traceparent, 'corral.compute', { 'corral.model': modelName, 'corral.request_ids': reqIds }, message.links ?? [])
+          : undefined;
         const started = performance.now();
-        const output = await model.run(message.input, emit, { requestIds: reqIds });
+        let output: unknown;
+        try {
+          output = await model.run(message.input, emit, { requestIds: reqIds });
+        } catch (err) {
+          if (span) otel!.endSpan(span, err);
+          throw err;
+        }
         const computeMs = performance.now() - started;
+        if (span) otel!.endSpan(span);
         send({ type: 'result', id: message.id, output, computeMs });
         log.debug({ reqIds, model: modelName, computeMs }, 'ran batch');
       } catch (err) {
@@ -77,9 +90,20 @@ function classify(err: unknown): WorkerErrorKind {
   return 'internal';
 }
 
+// Only when OTEL_EXPORTER_OTLP_ENDPOINT is set (inherited from the gateway) is the SDK loaded.
+const otel = await startOtel('corral-worker');
 process.on('message', (message: ToWorker) => void handle(message));
+// Spans still buffered are exported before the process ends (within 3 s).
+let exiting = false;
+const exit = () => {
+  if (exiting) return;
+  exiting = true;
+  if (!otel) process.exit(0);
+  void Promise.race([stopOtel(), new Promise((r) => setTimeout(r, 3000).unref())]).finally(() => process.exit(0));
+};
 // The gateway going away must take its workers with it.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', exit);
+if (otel) process.on('SIGTERM', exit);
 
 setInterval(() => send({ type: 'stats', rssBytes: process.memoryUsage().rss, loaded: cache.keys() }), 2000).unref();
 send({ type: 'ready', pid: process.pid });
