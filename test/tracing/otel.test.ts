@@ -5,62 +5,29 @@
  * span); with it unset nothing is sent and the SDK is never loaded.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { otelSdkLoaded, tracing } from '../../src/tracing/index.js';
 import { irisBody, waitFor } from '../helpers/scale-out.js';
 import { startTestServer, uploadModel } from '../helpers/test-server.js';
+import { OTEL_VARS, saveOtelEnv, startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.js';
 import { SETOSA } from './tracing-helpers.js';
 
-interface OtlpValue { stringValue?: string; intValue?: number | string; boolValue?: boolean; doubleValue?: number; arrayValue?: { values: OtlpValue[] } }
-interface OtlpAttr { key: string; value: OtlpValue }
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: OtlpAttr[]; links?: Array<{ traceId: string; spanId: string }> }
-interface OtlpExport { resourceSpans: Array<{ resource: { attributes: OtlpAttr[] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }> }
-/** A received span with its resource's attributes. */
-interface Received { span: OtlpSpan; attrs: Record<string, unknown>; resource: Record<string, unknown> }
-
-const plain = (v: OtlpValue): unknown =>
-  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? v.arrayValue?.values.map(plain);
-const attrsOf = (list: OtlpAttr[] = []) => Object.fromEntries(list.map((a) => [a.key, plain(a.value)]));
-
-const OTEL_VARS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_SERVICE_NAME', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_EXPORTER'];
-const savedEnv = Object.fromEntries(OTEL_VARS.map((k) => [k, process.env[k]]));
-const restoreEnv = () => {
-  for (const [k, v] of Object.entries(savedEnv)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-};
-
 /** The local OTLP/HTTP receiver: every request it got, and the spans of those to /v1/traces. */
-let receiver: Server;
+let receiver: OtlpReceiver;
 let endpoint: string;
-const requests: Array<{ method: string; url: string; contentType: string }> = [];
-const received: Received[] = [];
+let requests: OtlpReceiver['requests'];
+let received: OtlpReceiver['received'];
+const restoreEnv = saveOtelEnv();
 
 before(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const contentType = req.headers['content-type'] ?? '';
-      requests.push({ method: req.method ?? '', url: req.url ?? '', contentType });
-      if (req.url === '/v1/traces' && contentType.startsWith('application/json')) {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport;
-        for (const rs of body.resourceSpans) {
-          const resource = attrsOf(rs.resource.attributes);
-          for (const ss of rs.scopeSpans) for (const span of ss.spans) received.push({ span, attrs: attrsOf(span.attributes), resource });
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  ({ endpoint, requests, received } = receiver);
   for (const k of OTEL_VARS) delete process.env[k];
 });
 after(async () => {
   restoreEnv();
-  await new Promise<void>((r) => receiver.close(() => r()));
+  await receiver.close();
 });
 
 const sdkInRequireCache = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('@opentelemetry/sdk-node'));
