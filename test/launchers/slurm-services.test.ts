@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { writeHfCacheSnapshot } from '../fixtures/transformers/index.js';
 import { startSlurmGateway } from '../helpers/slurm-gateway.js';
 import { postJson, type TestServer } from '../helpers/test-server.js';
+import { parseServerTiming } from '../tracing/tracing-helpers.js';
 
 interface ServiceView { id: string; name: string; status: string; reason: string | null; job_id: string | null; endpoint: string | null; revision: string | null; model_path: string; warning?: string }
 
@@ -86,6 +87,16 @@ describe('services on a Slurm profile', () => {
     remote.embeddings[0]!.forEach((v, i) => assert.ok(Math.abs(v - local.embeddings[0]![i]!) < 1e-4));
     const proxied = await postJson(`${server.url}/services/slurm-bert/embed`, { sentences: ['a', 'b'] });
     assert.equal(proxied.status, 200);
+    // The request's id goes to the job's host and comes back; so does the host's timing of its batch.
+    const traced = await fetch(`${server.url}/embed`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'via-slurm-1' },
+      body: JSON.stringify({ sentences: ['one', 'two', 'three'], model: 'slurm-bert' }),
+    });
+    assert.equal(traced.status, 200, await traced.clone().text());
+    assert.equal(traced.headers.get('x-request-id'), 'via-slurm-1');
+    const timing = parseServerTiming(traced.headers.get('server-timing'));
+    assert.equal(timing.batchRows, 3, 'the host ran the three sentences as one batch');
+    assert.ok(timing.compute > 0 && timing.total >= timing.compute, JSON.stringify(timing));
 
     const stop = await fetch(`${server.url}/api/services/slurm-bert/stop`, { method: 'POST' });
     assert.equal(stop.status, 200);

@@ -116,10 +116,11 @@ describe('Server-Timing and the histograms', () => {
     assert.ok(res.headers.get('x-request-id'));
   });
 
-  test('streamed answers (TGI, OpenAI chat) send it as a trailer', async () => {
-    for (const [path, body] of [
-      ['/generate_stream', { inputs: 'Hello', parameters: { max_new_tokens: 3 }, model: 'gpt2' }],
-      ['/v1/chat/completions', { model: 'gpt2', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 3, stream: true }],
+  test('streamed answers (TGI, OpenAI chat, Ollama chat) send it as a trailer', async () => {
+    for (const [path, body, marker] of [
+      ['/generate_stream', { inputs: 'Hello', parameters: { max_new_tokens: 3 }, model: 'gpt2' }, 'data:'],
+      ['/v1/chat/completions', { model: 'gpt2', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 3, stream: true }, 'data:'],
+      ['/api/chat', { model: 'gpt2', messages: [{ role: 'user', content: 'Hello' }], options: { num_predict: 3 } }, '"done":true'],
     ] as const) {
       const payload = JSON.stringify(body);
       const { headers, trailers, text } = await new Promise<{ headers: Record<string, unknown>; trailers: NodeJS.Dict<string>; text: string }>((resolve, reject) => {
@@ -134,7 +135,7 @@ describe('Server-Timing and the histograms', () => {
       });
       assert.equal(headers.trailer, 'server-timing', path);
       assert.match(String(headers['x-request-id']), /^[0-9a-f]{32}$/);
-      assert.ok(text.includes('data:'), path);
+      assert.ok(text.includes(marker), path);
       timingOf({ headers: new Headers({ 'server-timing': trailers['server-timing'] ?? '' }) }, 1);
     }
   });

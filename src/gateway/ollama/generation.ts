@@ -38,13 +38,14 @@ export async function ollamaGeneration(runner: ServiceRunner, reply: FastifyRepl
     return { ...frame(out.text, true), ...summary(out) };
   }
   runner.assertReady(service); // before the stream opens, so a 503 is still a plain JSON error
-  const lines = openNdjsonStream(reply);
+  const trace = traceOf(reply.request);
+  const lines = openNdjsonStream(reply, trace);
   try {
     const out = await runner.run<GenerateOutput>(service, input, (chunk) => {
       first ??= clock();
       const text = (chunk as GenerateChunk).text;
       if (text) lines.send(frame(text, false));
-    }, traceOf(reply.request));
+    }, trace);
     lines.send({ ...frame('', true), ...summary(out) });
   } catch (err) {
     // After the first line the status is sent: Ollama's clients raise an error line.
