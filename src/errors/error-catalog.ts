@@ -31,6 +31,7 @@ export const ERROR_CATALOG = {
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body or uploaded file is larger than the configured limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The Content-Type is not one this route accepts.' },
   MISDIRECTED_REQUEST: { status: 421, summary: 'The Host header names neither this gateway nor an allowed host (CORRAL_ALLOWED_HOSTS); a guard against DNS rebinding.' },
+  CLIENT_CLOSED: { status: 499, summary: 'The client closed its connection before its request ran, so it was not run (nobody receives this answer; it is what request metrics count).' },
   QUEUE_FULL: { status: 429, summary: 'Too much work is queued; retry after the Retry-After delay.' },
   RATE_LIMITED: { status: 429, summary: 'The API key used up its requests per minute (or this address failed authentication too often); retry after Retry-After seconds.' },
   CONCURRENCY_LIMITED: { status: 429, summary: 'The API key already has as many requests in flight as its concurrency limit allows.' },

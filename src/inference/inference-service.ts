@@ -273,5 +273,5 @@ export class InferenceService {
 
 /** The answer of a request dropped because its client went away (nobody reads it). */
 function clientGone(name: string): CorralError {
-  return new CorralError('BAD_REQUEST', `The client closed its connection before its request to '${name}' ran; it was not run.`);
+  return new CorralError('CLIENT_CLOSED', `The client closed its connection before its request to '${name}' ran; it was not run.`);
 }

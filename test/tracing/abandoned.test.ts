@@ -76,6 +76,10 @@ test('a client that hangs up while its request is queued: dropped, never compute
   assert.equal(await metric(server.url, series('corral_compute_seconds_count')), start.computed + 2, 'the worker ran the holder and the next request only');
   assert.equal(await metric(server.url, series('corral_queue_wait_seconds_count')), start.queued + 2, 'the abandoned request was never dispatched');
   assert.equal(await metric(server.url, series('corral_requests_abandoned_total')), start.abandoned + 1, 'counted once');
+  // It got no answer, so corral_requests_total (answers by status) has no error for it: only the two 200s.
+  assert.equal(await metric(server.url, 'corral_requests_total{model="iris",api="kserve",status="200"}'), 2);
+  const counted = (await (await fetch(`${server.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('corral_requests_total{model="iris"'));
+  assert.deepEqual(counted, ['corral_requests_total{model="iris",api="kserve",status="200"} 2']);
   const ran = await waitFor('the worker lines of both runs', async () => {
     const ids = await ranIds();
     return ids.includes('holder') && ids.includes('after-1') ? ids : undefined;
