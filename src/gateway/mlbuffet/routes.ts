@@ -3,13 +3,14 @@ import type { FastifyRequest } from 'fastify';
 import type { OpenAPIV3 } from 'openapi-types';
 import { CorralError } from '../../errors/index.js';
 import type { ModelRecord } from '../../repository/index.js';
-import { imageToTensor, valuesToTensor } from '../../preprocessing/index.js';
+import { imageToTensor } from '../../preprocessing/index.js';
 import { tensorDataToJson, nest, type TensorMap } from '../../runtimes/index.js';
 import type { Corral } from '../corral.js';
 import { errorHandler } from '../error-envelope.js';
 import { envelope, mlbuffetError } from './envelope.js';
 import { helpLists } from './help.js';
 import { modelView } from './model-view.js';
+import { jsonInputs } from './json-inputs.js';
 import { prefersHtml } from '../ui/prefers-html.js';
 import { traceOf } from '../request-trace.js';
 
@@ -100,7 +101,7 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   const predict = async (req: FastifyRequest<{ Params: { name: string }; Body: unknown }>) => {
     req.principal.assertCanUse(req.params.name);
     const model = repository.get(req.params.name);
-    const inputs = req.isMultipart() ? await imageInputs(req, model) : jsonInputs(req.body, model);
+    const inputs = req.isMultipart() ? await imageInputs(req, model) : jsonInputs(req.body, model, ', or an image as multipart field "file"');
     const outputs = await inference.infer(model, { inputs }, traceOf(req));
     const [first] = model.outputs.map((o) => outputs[o.name]).filter((t) => t !== undefined);
     const all = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, nest(tensorDataToJson(t), t.shape)]));
@@ -125,26 +126,6 @@ async function uploadedFile(req: FastifyRequest, field: string) {
     throw new CorralError('BAD_REQUEST', `The file must be sent in field '${field}', not '${file.fieldname}'.`);
   }
   return file;
-}
-
-function jsonInputs(body: unknown, model: ModelRecord): TensorMap {
-  const { values, inputs } = (body ?? {}) as { values?: unknown; inputs?: Record<string, unknown> };
-  if (inputs !== undefined) {
-    const map: TensorMap = {};
-    for (const [name, v] of Object.entries(inputs)) {
-      const spec = model.inputs.find((s) => s.name === name);
-      if (!spec) throw new CorralError('INVALID_INPUT', `Model '${model.name}' has no input '${name}'.`);
-      map[name] = valuesToTensor(v, spec);
-    }
-    return map;
-  }
-  if (values === undefined) {
-    throw new CorralError('BAD_REQUEST', 'Send JSON {"values": [...]} (one sample or a list of samples), {"inputs": {"<input>": [...]}}, or an image as multipart field "file".');
-  }
-  if (model.inputs.length !== 1) {
-    throw new CorralError('INVALID_INPUT', `Model '${model.name}' has ${model.inputs.length} inputs; send {"inputs": {"<name>": [...]}} naming each.`);
-  }
-  return { [model.inputs[0]!.name]: valuesToTensor(values, model.inputs[0]!) };
 }
 
 async function imageInputs(req: FastifyRequest, model: ModelRecord): Promise<TensorMap> {

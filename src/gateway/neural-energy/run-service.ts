@@ -1,9 +1,9 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CorralError } from '../../errors/index.js';
-import { valuesToTensor } from '../../preprocessing/index.js';
+import { jsonInputs } from '../mlbuffet/json-inputs.js';
 import { modelRef, type ModelRecord } from '../../repository/index.js';
-import { nest, tensorDataToJson, type TensorMap } from '../../runtimes/index.js';
+import { nest, tensorDataToJson } from '../../runtimes/index.js';
 import type { EmbeddingResult, GenerateOutput, Keyterm, OcrOutput, TextListOutput } from '../../runtimes/task-io.js';
 import type { ServiceRecord } from '../../services/index.js';
 import { serviceTarget } from '../../services/service-target.js';
@@ -91,20 +91,9 @@ export async function runService(corral: Corral, service: ServiceRecord, input: 
 
 /** An uploaded ONNX model: MLBuffet's {"values": [...]} or {"inputs": {"<input>": [...]}}. */
 async function runTensor(corral: Corral, model: ModelRecord, input: RunInput, trace?: RequestTrace): Promise<Record<string, unknown>> {
-  const inputs: TensorMap = {};
-  if (input.inputs !== undefined && input.inputs !== null && typeof input.inputs === 'object' && !Array.isArray(input.inputs)) {
-    for (const [name, v] of Object.entries(input.inputs)) {
-      const spec = model.inputs.find((s) => s.name === name);
-      if (!spec) throw new CorralError('INVALID_INPUT', `Model '${model.name}' has no input '${name}'.`);
-      inputs[name] = valuesToTensor(v, spec);
-    }
-  } else if (input.values !== undefined) {
-    if (model.inputs.length !== 1) throw new CorralError('INVALID_INPUT', `Model '${model.name}' has ${model.inputs.length} inputs; send {"inputs": {"<name>": [...]}} naming each.`);
-    inputs[model.inputs[0]!.name] = valuesToTensor(input.values, model.inputs[0]!);
-  } else {
-    throw new CorralError('BAD_REQUEST', `Send {"values": [...]} (one sample or a list of samples) or {"inputs": {"<input>": [...]}} for model '${model.name}'.`);
-  }
-  const outputs = await corral.inference.infer(model, { inputs }, trace);
+  // Text fields of other tasks share the name "inputs"; only an object names tensors.
+  const body = typeof input.inputs === 'object' && input.inputs !== null && !Array.isArray(input.inputs) ? input : { values: input.values };
+  const outputs = await corral.inference.infer(model, { inputs: jsonInputs(body, model) }, trace);
   const [first] = model.outputs.map((o) => outputs[o.name]).filter((t) => t !== undefined);
   const all = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, nest(tensorDataToJson(t), t.shape)]));
   return { values: first ? nest(tensorDataToJson(first), first.shape) : [], outputs: all, model: model.name };
