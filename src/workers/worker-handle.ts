@@ -67,6 +67,7 @@ export interface WorkerOptions {
 export class WorkerHandle {
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, Pending>();
+  private idleWaiters: Array<() => void> = [];
   private nextId = 1;
   /** The model of the run that settled last, for output printed after its answer. */
   private lastModel: string | undefined;
@@ -103,6 +104,7 @@ export class WorkerHandle {
         p.reject(crash);
       }
       this.pending.clear();
+      this.wakeIdle();
       options.onExit(code, signal);
     });
   }
@@ -113,6 +115,19 @@ export class WorkerHandle {
 
   get outstanding(): number {
     return this.pending.size;
+  }
+
+  /** Resolves once nothing is in flight here (the pool drains a worker it replaced this way). */
+  idle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIdle(): void {
+    if (this.pending.size > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -200,6 +215,7 @@ export class WorkerHandle {
       p.reject(p.key === model.key ? new WorkerTimeoutError(name, limitMs) : crash);
     }
     this.pending.clear();
+    this.wakeIdle();
     this.options.onHang?.(model, limitMs);
     this.child.kill('SIGKILL');
   }
@@ -218,6 +234,7 @@ export class WorkerHandle {
   private settle(id: number): Pending | undefined {
     const p = this.pending.get(id);
     this.pending.delete(id);
+    this.wakeIdle();
     clearTimeout(p?.timer);
     if (p?.model !== undefined) this.lastModel = p.model;
     return p;

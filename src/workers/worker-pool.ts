@@ -39,8 +39,6 @@ export class WorkerPool implements InferenceDispatcher {
   private readonly slots: WorkerHandle[] = [];
   private readonly restarts: number[] = [];
   private readonly waiters = new Set<() => void>();
-  /** Runs and inspections in flight per worker, so a worker being replaced can finish them first. */
-  private readonly inflight = new Map<WorkerHandle, Set<Promise<unknown>>>();
   /** Workers outside the slots during restartAll: replacements starting, old workers draining. */
   private readonly transient = new Set<WorkerHandle>();
   private restarting: Promise<Array<{ id: string; oldPid?: number; pid?: number }>> | undefined;
@@ -78,7 +76,7 @@ export class WorkerPool implements InferenceDispatcher {
         const left = deadline - Date.now();
         // Its client has been answered 504 already: the batch must not run.
         if (!worker || left <= 0) throw new WorkerTimeoutError(model.name ?? model.key, limitMs);
-        return await this.track(worker, worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs, limits));
+        return await worker.run(model, input, relay, Number.isFinite(left) ? left : undefined, limitMs, limits);
       } catch (err) {
         // A stream the client has partly seen cannot be replayed without duplicating text.
         if (err instanceof WorkerCrashedError && attempt < attempts && !this.closing && !streamed) {
@@ -94,7 +92,7 @@ export class WorkerPool implements InferenceDispatcher {
     for (let attempt = 1; ; attempt++) {
       const worker = (await this.pick())!;
       try {
-        return await this.track(worker, worker.inspect(runtime, path));
+        return await worker.inspect(runtime, path);
       } catch (err) {
         // A file that crashes the worker while loading is as invalid as one that fails to load.
         if (err instanceof WorkerCrashedError && attempt < 2) continue;
@@ -146,7 +144,7 @@ export class WorkerPool implements InferenceDispatcher {
         this.updateReadyGauge();
         this.publish(fresh, i);
         this.wake();
-        await Promise.allSettled(this.inflight.get(old) ?? []);
+        await old.idle();
         old.kill();
         this.transient.delete(old);
         done.push({ id: fresh.options.id, oldPid: old.pid, pid: fresh.pid });
@@ -184,19 +182,6 @@ export class WorkerPool implements InferenceDispatcher {
       });
       this.transient.add(handle);
     });
-  }
-
-  /** Remembers a request on a worker until it settles (see restartAll). */
-  private track<T>(worker: WorkerHandle, request: Promise<T>): Promise<T> {
-    let set = this.inflight.get(worker);
-    if (!set) this.inflight.set(worker, set = new Set());
-    set.add(request);
-    const forget = () => {
-      set.delete(request);
-      if (set.size === 0) this.inflight.delete(worker);
-    };
-    request.then(forget, forget);
-    return request;
   }
 
   /**
