@@ -1,6 +1,6 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { toCorralError } from '../../errors/index.js';
+import type { CorralError } from '../../errors/index.js';
+import { errorHandler } from '../error-envelope.js';
 
 /**
  * Neural Energy's clients read an `ERROR` field. Its status is the catalog's,
@@ -9,11 +9,9 @@ import { toCorralError } from '../../errors/index.js';
  * and server errors keep theirs, so a client still sees those fail.
  */
 export function neErrorHandler(errors200: () => boolean, logger: Logger) {
-  return (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
-    const error = toCorralError(err);
-    if (error.code === 'INTERNAL') logger.error({ err }, error.message);
-    else if (error.status >= 500) logger.warn({ code: error.code }, error.message);
-    const status = errors200() && (error.status === 400 || error.status === 404) ? 200 : error.status;
-    reply.code(status).headers(error.headers).send({ ERROR: error.message, code: error.code });
-  };
+  return errorHandler(
+    (error: CorralError) => ({ ERROR: error.message, code: error.code }),
+    logger,
+    (error) => (errors200() && (error.status === 400 || error.status === 404) ? 200 : error.status),
+  );
 }
