@@ -1,4 +1,5 @@
 import type { JobView } from '../jobs/job.js';
+import type { ProfileBox } from '../boxes/box-controller.js';
 import type { WorkerInfo } from '../queue/dispatcher.js';
 import type { ModelRecord } from '../repository/model-record.js';
 import type { ServiceRecord } from '../services/service-record.js';
@@ -8,7 +9,8 @@ export type Change =
   | { type: 'service' | 'service-deleted'; service: ServiceRecord }
   | { type: 'model' | 'model-deleted'; model: ModelRecord }
   | { type: 'worker' | 'worker-deleted'; worker: WorkerInfo }
-  | { type: 'job' | 'job-deleted'; job: JobView };
+  | { type: 'job' | 'job-deleted'; job: JobView }
+  | { type: 'box'; box: ProfileBox };
 
 /** A published change with its id: ids increase by one per change. */
 export type HubEvent = Change & { id: number };

@@ -2,8 +2,13 @@ import type { BatchingConfig } from '../config/config.js';
 import type { ServicesTable } from '../store/schema.js';
 import type { Task } from './tasks.js';
 
-/** Blackfish's lifecycle states; transitions come from what the backend reports. */
-export const SERVICE_STATES = ['SUBMITTED', 'STARTING', 'RUNNING', 'STOPPED', 'FAILED', 'TIMEOUT'] as const;
+/**
+ * Blackfish's lifecycle states; transitions come from what the backend reports.
+ * SLEEPING: stopped by Corral after idle_minutes, woken by the next request (STOPPED
+ * means a person stopped it; it never wakes by itself). PREEMPTED: its box was
+ * taken back by the cloud; Corral restarts it (up to the profile's max_restarts).
+ */
+export const SERVICE_STATES = ['SUBMITTED', 'STARTING', 'RUNNING', 'STOPPED', 'FAILED', 'TIMEOUT', 'SLEEPING', 'PREEMPTED'] as const;
 export type ServiceState = (typeof SERVICE_STATES)[number];
 
 export interface ServiceRecord {
@@ -31,6 +36,18 @@ export interface ServiceRecord {
   hostCredential?: string | null;
   /** True for services derived from the ONNX repository rather than created. */
   fromRepository?: boolean;
+  /** Scale-to-zero: minutes with nothing in flight before Corral stops it (SLEEPING); null never. */
+  idleMinutes?: number | null;
+  /** Whether a request to a SLEEPING, PREEMPTED or TIMEOUT service starts it (default: on when idleMinutes is set). */
+  wakeOnRequest?: boolean;
+  /** Requests held while it wakes, at most (null: the default); more get 429. */
+  wakeMaxQueued?: number | null;
+  /** How long held requests wait for it to wake, in seconds (null: the default); then 503. */
+  wakeTimeoutS?: number | null;
+  lastRequestAt?: string | null;
+  sleepingSince?: string | null;
+  /** Restarts after box preemptions since it last ran steadily. */
+  restarts?: number;
 }
 
 export function serviceFromRow(row: ServicesTable): ServiceRecord {
@@ -45,5 +62,9 @@ export function serviceFromRow(row: ServicesTable): ServiceRecord {
     jobId: row.job_id, endpoint: row.endpoint, reason: row.reason,
     createdAt: row.created_at, updatedAt: row.updated_at,
     tokenHash: row.token_hash ?? null, hostCredential: row.host_credential ?? null,
+    idleMinutes: row.idle_minutes ?? null,
+    wakeOnRequest: row.wake_on_request === null || row.wake_on_request === undefined ? row.idle_minutes != null : row.wake_on_request === 1,
+    wakeMaxQueued: row.wake_max_queued ?? null, wakeTimeoutS: row.wake_timeout_s ?? null,
+    lastRequestAt: row.last_request_at ?? null, sleepingSince: row.sleeping_since ?? null, restarts: row.restarts ?? 0,
   };
 }

@@ -10,7 +10,8 @@ import type { Task } from './tasks.js';
 
 const ENDED: ReadonlySet<ServiceState> = new Set(['STOPPED', 'FAILED', 'TIMEOUT']);
 
-export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>;
+export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>
+  & Partial<Pick<ServiceRecord, 'idleMinutes' | 'wakeOnRequest' | 'wakeMaxQueued' | 'wakeTimeoutS'>>;
 
 /** Services that exist on every install: `/embed`, `/keyterms` and `/ocr` answer out of the box. */
 export const BUILTIN_SERVICES: readonly NewService[] = [
@@ -69,6 +70,9 @@ export class ServiceRegistry {
       replicas: spec.replicas, max_batch_size: spec.batching.maxBatchSize ?? null,
       max_queue_delay_us: spec.batching.maxQueueDelayMicroseconds ?? null, profile: spec.profile,
       status, job_id: null, endpoint: null, reason: null, created_at: now, updated_at: now, token_hash: null, host_credential: null,
+      idle_minutes: spec.idleMinutes ?? null, wake_on_request: spec.wakeOnRequest === undefined ? null : Number(spec.wakeOnRequest),
+      wake_max_queued: spec.wakeMaxQueued ?? null, wake_timeout_s: spec.wakeTimeoutS ?? null,
+      last_request_at: null, sleeping_since: null, restarts: 0,
     };
     await this.db.insertInto('services').values(row).execute();
     const record = serviceFromRow(row);

@@ -46,6 +46,16 @@ export interface ServicesTable {
   token_hash: string | null;
   /** What the gateway presents to the job's `corral host`: derived from the token, not the token. */
   host_credential: string | null;
+  /** Scale-to-zero (0006): minutes without a request in flight before the service sleeps; NULL never. */
+  idle_minutes: number | null;
+  /** 1/0; NULL: on when idle_minutes is set. */
+  wake_on_request: number | null;
+  wake_max_queued: number | null;
+  wake_timeout_s: number | null;
+  last_request_at: string | null;
+  sleeping_since: string | null;
+  /** Restarts after box preemptions since the service last ran steadily. */
+  restarts: number;
 }
 
 export interface ApiKeysTable {

@@ -55,6 +55,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; jobs: JobQ
         return principal.has('infer') && canSee(principal, event.job) ? [['job', summaryView(event.job)]] : [];
       case 'job-deleted':
         return principal.has('infer') && canSee(principal, event.job) ? [['job-deleted', { id: event.job.id }]] : [];
+      case 'box':
+        return [['box', event.box]];
     }
   };
 

@@ -4,6 +4,7 @@ import * as m0002 from './0002-services.js';
 import * as m0003 from './0003-model-registry.js';
 import * as m0004 from './0004-auth.js';
 import * as m0005 from './0005-model-timeout.js';
+import * as m0006 from './0006-service-wake.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003-model-registry': m0003,
   '0004-auth': m0004,
   '0005-model-timeout': m0005,
+  '0006-service-wake': m0006,
 };
