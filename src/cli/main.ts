@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../gateway/version.js';
 import { EXIT, ExitError } from './exit-error.js';
 import { registerHost } from './host-command.js';
+import { registerBoxCommands } from './box-commands.js';
 import { registerAuditCommand, registerKeyCommands } from './key-commands.js';
 import { registerProfileCommands } from './profile-commands.js';
 import { registerServiceCommands } from './service-commands.js';
@@ -20,6 +21,7 @@ const program = new Command('corral')
 registerStart(program);
 registerServiceCommands(program);
 registerProfileCommands(program);
+registerBoxCommands(program);
 registerKeyCommands(program);
 registerAuditCommand(program);
 registerHost(program);

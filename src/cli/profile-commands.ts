@@ -18,13 +18,27 @@ function withProfileFlags(cmd: Command): Command {
     .option('--time-limit <limit>', 'Slurm time limit: minutes or [days-]hh:mm:ss')
     .option('--gpus <n>', 'GPUs per service', wholeNumber('--gpus', 0, 64))
     .option('--memory <size>', 'memory per service, e.g. 16G')
-    .option('--cpus <n>', 'CPUs per service', wholeNumber('--cpus', 1, 1024));
+    .option('--cpus <n>', 'CPUs per service', wholeNumber('--cpus', 1, 1024))
+    .option('--project <project>', 'gce: the Google Cloud project')
+    .option('--zone <zone>', 'gce: the zone of the instances, e.g. us-central1-a')
+    .option('--region <region>', 'ec2: the region, e.g. us-east-1')
+    .option('--instances <list>', 'boxes: comma-separated instance names (gce, command) or ids (ec2)')
+    .option('--endpoint-url <url>', "gce, ec2: the API's address instead of the cloud's own")
+    .option('--start-command <command>', 'command: starts the box given as $1')
+    .option('--stop-command <command>', 'command: stops the box given as $1')
+    .option('--status-command <command>', 'command: prints the state of the box given as $1 (and its address after it)')
+    .option('--max-restarts <n>', "boxes: restarts of a preempted box's services before they are FAILED", wholeNumber('--max-restarts', 0, 1000));
 }
 
-type ProfileFlags = { type?: string; host?: string; user?: string; port?: number; identityFile?: string; homeDir?: string; cacheDir?: string; partition?: string; timeLimit?: string; gpus?: number; memory?: string; cpus?: number };
+type ProfileFlags = {
+  type?: string; host?: string; user?: string; port?: number; identityFile?: string; homeDir?: string; cacheDir?: string; partition?: string; timeLimit?: string; gpus?: number; memory?: string; cpus?: number;
+  project?: string; zone?: string; region?: string; instances?: string; endpointUrl?: string; startCommand?: string; stopCommand?: string; statusCommand?: string; maxRestarts?: number;
+};
 const body = (o: ProfileFlags) => ({
   type: o.type, host: o.host, user: o.user, port: o.port, identity_file: o.identityFile, home_dir: o.homeDir, cache_dir: o.cacheDir,
   partition: o.partition, time_limit: o.timeLimit, gpus: o.gpus, memory: o.memory, cpus: o.cpus,
+  project: o.project, zone: o.zone, region: o.region, instances: o.instances, endpoint_url: o.endpointUrl,
+  start_command: o.startCommand, stop_command: o.stopCommand, status_command: o.statusCommand, max_restarts: o.maxRestarts,
 });
 
 export function registerProfileCommands(program: Command): void {
@@ -36,13 +50,13 @@ export function registerProfileCommands(program: Command): void {
   });
 
   withProfileFlags(profile.command('create').description('create a profile').argument('<name>')
-    .requiredOption('--type <type>', 'local or slurm'))
+    .requiredOption('--type <type>', 'local, slurm, gce, ec2 or command'))
     .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
       const created = await api<Record<string, unknown>>(gatewayOf(cmd), 'POST', '/api/profiles', { name, ...body(opts) });
       console.log(json(cmd) ? JSON.stringify(created, null, 2) : `created profile ${name}`);
     });
 
-  withProfileFlags(profile.command('update').description('change a profile').argument('<name>').option('--type <type>', 'local or slurm'))
+  withProfileFlags(profile.command('update').description('change a profile').argument('<name>').option('--type <type>', 'local, slurm, gce, ec2 or command'))
     .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
       const updated = await api<Record<string, unknown>>(gatewayOf(cmd), 'PATCH', `/api/profiles/${encodeURIComponent(name)}`, body(opts));
       console.log(json(cmd) ? JSON.stringify(updated, null, 2) : `updated profile ${name}`);

@@ -10,6 +10,8 @@ import { createJobQueue } from './jobs/job-queue.js';
 import { jobRoutes } from './jobs/routes.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { laminoidRoutes } from './laminoid/routes.js';
+import { laminoidControllerRoutes } from './laminoid/controller-routes.js';
+import { boxRoutes } from './boxes/routes.js';
 import { neuralEnergyRoutes } from './neural-energy/routes.js';
 import { openaiRoutes } from './openai/routes.js';
 import { tgiRoutes } from './tgi/routes.js';
@@ -104,6 +106,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(neuralEnergyRoutes, { corral });
   await app.register(ollamaRoutes, { corral });
   await app.register(profileRoutes, { corral });
+  await app.register(boxRoutes, { corral });
+  await app.register(laminoidControllerRoutes, { corral });
   await app.register(serviceProxyRoutes, { corral, root: () => app });
   const jobs = createJobQueue(corral, () => app);
   app.addHook('onClose', async () => jobs.close());

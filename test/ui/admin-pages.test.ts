@@ -266,6 +266,8 @@ describe('admin pages', () => {
     assert.deepEqual((await getJson<Record<string, unknown>>('/api/profiles/hpc')).body, {
       name: 'hpc', type: 'slurm', host: 'localhost', user: null, port: null, identity_file: null, home_dir: null, cache_dir: null,
       partition: 'gpu', time_limit: '1:00:00', gpus: null, memory: null, cpus: null,
+      project: null, zone: null, region: null, instances: null, endpoint_url: null,
+      start_command: null, stop_command: null, status_command: null, max_restarts: null,
     });
 
     await page.getByRole('button', { name: 'Edit hpc' }).click();

@@ -1,9 +1,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { FIELD_KEYS, type Profile } from '../../profiles/index.js';
+import { FIELD_KEYS, PROFILE_TYPES, type Profile } from '../../profiles/index.js';
 import type { Corral } from '../corral.js';
 
+const ProfileType = Type.Union(PROFILE_TYPES.map((t) => Type.Literal(t)));
 const Fields = {
-  type: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
+  type: Type.Optional(ProfileType),
   host: Type.Optional(Type.String()),
   user: Type.Optional(Type.String()),
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
@@ -15,8 +16,18 @@ const Fields = {
   gpus: Type.Optional(Type.Integer({ minimum: 0 })),
   memory: Type.Optional(Type.String()),
   cpus: Type.Optional(Type.Integer({ minimum: 1 })),
+  // Boxes (gce, ec2, command); validateProfile checks each value and names the field it refuses.
+  project: Type.Optional(Type.String()),
+  zone: Type.Optional(Type.String()),
+  region: Type.Optional(Type.String()),
+  instances: Type.Optional(Type.String({ description: 'Comma-separated instance names (gce, command) or ids (ec2).' })),
+  endpoint_url: Type.Optional(Type.String()),
+  start_command: Type.Optional(Type.String()),
+  stop_command: Type.Optional(Type.String()),
+  status_command: Type.Optional(Type.String()),
+  max_restarts: Type.Optional(Type.Integer({ minimum: 0 })),
 };
-const CreateBody = Type.Object({ name: Type.String(), ...Fields, type: Type.Union([Type.Literal('local'), Type.Literal('slurm')]) }, { additionalProperties: false });
+const CreateBody = Type.Object({ name: Type.String(), ...Fields, type: ProfileType }, { additionalProperties: false });
 const UpdateBody = Type.Object(Fields, { additionalProperties: false });
 const NameParams = Type.Object({ name: Type.String() });
 const RegistryQuery = Type.Object({ profile: Type.Optional(Type.String()), refresh: Type.Optional(Type.String()) });

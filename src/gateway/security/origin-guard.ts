@@ -5,6 +5,13 @@ import { hostOf } from './host-guard.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A GET that changes state (Laminoid's /api/instance/.../start and stop): guarded like a POST. */
+    changesState?: boolean;
+  }
+}
+
 /**
  * CSRF guard: a state-changing request that a browser sends on behalf of a
  * page from another origin (a text/plain form POST needs no preflight, and
@@ -24,7 +31,7 @@ export function installOriginGuard(app: FastifyInstance, corsOrigins: readonly s
   });
 
   function checkOrigin(req: FastifyRequest): void {
-    if (SAFE_METHODS.has(req.method)) return;
+    if (SAFE_METHODS.has(req.method) && req.routeOptions.config?.changesState !== true) return;
     const origin = req.headers.origin;
     if (origin === undefined) {
       const site = req.headers['sec-fetch-site'];
