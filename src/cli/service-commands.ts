@@ -6,6 +6,15 @@ import { printRecord, printTable } from './output.js';
 import { waitForState } from './wait-for-state.js';
 import { wholeNumber } from './parse-flags.js';
 
+/** Parses a flag that takes a number above 0, fractions allowed, failing with a one-line usage error (exit 2). */
+function positiveNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new ExitError(`${flag} must be a number above 0, got '${value}'.`, EXIT.USAGE);
+    return n;
+  };
+}
+
 interface ServiceView { id: string; name: string; task: string; runtime: string; model: string; profile: string; status: string; reason: string | null; job_id: string | null; endpoint: string | null; created_at: string; warning?: string }
 
 const COLUMNS = ['id', 'name', 'task', 'model', 'profile', 'status', 'created_at'];
@@ -49,13 +58,16 @@ export function registerServiceCommands(program: Command): void {
     .option('--runtime <runtime>', 'runtime (default: the task\'s own)')
     .option('--revision <revision>', 'model revision to use')
     .option('--replicas <n>', 'worker processes that may hold the model', wholeNumber('--replicas', 1, 256))
+    .option('--idle-minutes <minutes>', 'scale to zero: sleep after this many minutes without a request (fractions allowed); the next request wakes it', positiveNumber('--idle-minutes'))
+    .option('--no-wake', 'with --idle-minutes: a request does not wake it (503 while it sleeps; POST /api/services/<name>/start wakes it)')
     .option('--no-wait', 'print the id and return without waiting for RUNNING')
     .option('--timeout <seconds>', 'how long to wait for RUNNING', wholeNumber('--timeout', 1, 86400), 600)
-    .action(async (task: string, opts: { model?: string; profile: string; name?: string; runtime?: string; revision?: string; replicas?: number; wait: boolean; timeout: number }, cmd: Command) => {
+    .action(async (task: string, opts: { model?: string; profile: string; name?: string; runtime?: string; revision?: string; replicas?: number; idleMinutes?: number; wake: boolean; wait: boolean; timeout: number }, cmd: Command) => {
       const gateway = gatewayOf(cmd);
       const name = opts.name ?? `${task}-${randomBytes(2).toString('hex')}`;
       const created = await api<ServiceView>(gateway, 'POST', '/api/services', {
         name, task, model: opts.model, profile: opts.profile, runtime: opts.runtime, revision: opts.revision, replicas: opts.replicas,
+        idle_minutes: opts.idleMinutes, wake_on_request: opts.wake === false ? false : undefined,
       });
       if (created.warning) console.error(`warning: ${created.warning}`);
       if (!opts.wait) {

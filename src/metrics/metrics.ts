@@ -97,6 +97,22 @@ export function createMetrics() {
       if (!statuses) perKey.set(key, statuses = new Map());
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     },
+    serviceWakes: new Counter({
+      name: 'corral_service_wakes_total', help: 'Services woken from SLEEPING, PREEMPTED or TIMEOUT by a request (or a start), by service and outcome (ok, failed, timeout).',
+      labelNames: ['service', 'outcome'] as const, registers,
+    }),
+    serviceWakeSeconds: new Histogram({
+      name: 'corral_service_wake_seconds', help: 'Time from the start of a wake to the service being RUNNING, by service.',
+      labelNames: ['service'] as const, registers, buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    }),
+    serviceHeldRequests: new Gauge({
+      name: 'corral_service_held_requests', help: 'Requests held while their service wakes, by service.',
+      labelNames: ['service'] as const, registers,
+    }),
+    serviceSleeps: new Counter({
+      name: 'corral_service_sleeps_total', help: 'Services put to sleep (SLEEPING) after idle_minutes with no request, by service.',
+      labelNames: ['service'] as const, registers,
+    }),
     retries: new Counter({
       name: 'corral_inference_retries_total', help: 'Batches re-sent to another worker after their worker died.',
       labelNames: ['model'] as const, registers,

@@ -10,3 +10,5 @@ export { checkTaskRoute, defaultTaskRoute, taskRoutes } from './task-routes.js';
 export { isLocalModelPath } from './resolve-model.js';
 export { newServiceToken, tokenHashOf, hostCredentialOf, SERVICE_TOKEN_ENV } from './service-token.js';
 export { checkHostEndpoint } from './host-endpoint.js';
+export { WakeGate, WOKEN_BY_REQUEST } from './wake-gate.js';
+export { IdleReaper } from './idle-reaper.js';

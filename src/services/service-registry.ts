@@ -8,7 +8,7 @@ import type { ServicesTable } from '../store/schema.js';
 import { serviceFromRow, type ServiceRecord, type ServiceState } from './service-record.js';
 import type { Task } from './tasks.js';
 
-const ENDED: ReadonlySet<ServiceState> = new Set(['STOPPED', 'FAILED', 'TIMEOUT']);
+const ENDED: ReadonlySet<ServiceState> = new Set(['STOPPED', 'FAILED', 'TIMEOUT', 'SLEEPING']);
 
 export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>
   & Partial<Pick<ServiceRecord, 'idleMinutes' | 'wakeOnRequest' | 'wakeMaxQueued' | 'wakeTimeoutS'>>;
@@ -86,8 +86,10 @@ export class ServiceRegistry {
    * loses its launch token: its job can no longer register or be invoked, and
    * the next launch brings a fresh one.
    */
-  async setStatus(id: string, status: ServiceState, details: { reason?: string | null; jobId?: string | null; endpoint?: string | null } = {}): Promise<ServiceRecord> {
+  async setStatus(id: string, status: ServiceState, details: { reason?: string | null; jobId?: string | null; endpoint?: string | null; sleepingSince?: string | null; lastRequestAt?: string | null } = {}): Promise<ServiceRecord> {
     const patch: Partial<ServicesTable> = { status, updated_at: new Date().toISOString() };
+    if (details.sleepingSince !== undefined) patch.sleeping_since = details.sleepingSince;
+    if (details.lastRequestAt !== undefined) patch.last_request_at = details.lastRequestAt;
     if (details.reason !== undefined) patch.reason = details.reason;
     if (details.jobId !== undefined) patch.job_id = details.jobId;
     if (details.endpoint !== undefined) patch.endpoint = details.endpoint;
@@ -102,6 +104,34 @@ export class ServiceRegistry {
    */
   async setLaunchToken(id: string, token: { tokenHash: string; hostCredential: string } | null): Promise<ServiceRecord> {
     return this.update(id, { token_hash: token?.tokenHash ?? null, host_credential: token?.hostCredential ?? null, updated_at: new Date().toISOString() });
+  }
+
+  /** How often the service was restarted after its box was preempted (BoxRestarter). */
+  async setRestarts(id: string, restarts: number): Promise<ServiceRecord> {
+    return this.update(id, { restarts, updated_at: new Date().toISOString() });
+  }
+
+  /**
+   * Changes a service's scale-to-zero settings (undefined: unchanged, null: back to the default).
+   * Whether it wakes on request defaults to on when it has idle_minutes.
+   */
+  async setWakeOptions(id: string, options: { idleMinutes?: number | null; wakeOnRequest?: boolean | null; wakeMaxQueued?: number | null; wakeTimeoutS?: number | null }): Promise<ServiceRecord> {
+    const patch: Partial<ServicesTable> = { updated_at: new Date().toISOString() };
+    if (options.idleMinutes !== undefined) patch.idle_minutes = options.idleMinutes;
+    if (options.wakeOnRequest !== undefined) patch.wake_on_request = options.wakeOnRequest === null ? null : Number(options.wakeOnRequest);
+    if (options.wakeMaxQueued !== undefined) patch.wake_max_queued = options.wakeMaxQueued;
+    if (options.wakeTimeoutS !== undefined) patch.wake_timeout_s = options.wakeTimeoutS;
+    return this.update(id, patch);
+  }
+
+  /**
+   * Stores when a service last had a request. Not a change anyone watches: no
+   * event, and updated_at stays (the runner calls it at most every few seconds).
+   */
+  async recordLastRequest(id: string, at: string): Promise<void> {
+    await this.db.updateTable('services').set({ last_request_at: at }).where('id', '=', id).execute();
+    const current = this.services.get(id);
+    if (current) this.services.set(id, { ...current, lastRequestAt: at });
   }
 
   private async update(id: string, patch: Partial<ServicesTable>): Promise<ServiceRecord> {

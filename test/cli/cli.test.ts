@@ -70,6 +70,18 @@ describe('corral CLI against a real gateway', () => {
     assert.match(lines[0]!, /^corral: Service cli-broken is FAILED: /);
   });
 
+  test('run --idle-minutes and --no-wake set scale to zero; a bad --idle-minutes is a usage error', async () => {
+    const run = await runCli(server.url, ['run', 'feature-extraction', '--runtime', 'embed', '--name', 'cli-sleepy', '--idle-minutes', '0.5', '--no-wake']);
+    assert.equal(run.code, 0, run.stderr);
+    const details = JSON.parse((await runCli(server.url, ['--json', 'details', 'cli-sleepy'])).stdout) as { idle_minutes: number; wake_on_request: boolean };
+    assert.equal(details.idle_minutes, 0.5);
+    assert.equal(details.wake_on_request, false);
+    const bad = await runCli(server.url, ['run', 'feature-extraction', '--runtime', 'embed', '--name', 'cli-bad', '--idle-minutes', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--idle-minutes must be a number above 0, got '0'/);
+    assert.equal((await runCli(server.url, ['rm', 'cli-sleepy'])).code, 0);
+  });
+
   test('profiles: create, list, update, delete, written to profiles.cfg in Blackfish format', async () => {
     const create = await runCli(server.url, ['profile', 'create', 'hpc', '--type', 'slurm', '--host', 'login.example.edu', '--user', 'alice',
       '--home-dir', '/home/alice/.corral', '--cache-dir', '/scratch/models', '--partition', 'gpu', '--time-limit', '1:00:00', '--gpus', '1']);

@@ -16,6 +16,10 @@ export interface ServiceRequest {
   max_batch_size?: number;
   max_queue_delay_microseconds?: number;
   profile?: string;
+  idle_minutes?: number;
+  wake_on_request?: boolean;
+  wake_max_queued?: number;
+  wake_timeout_s?: number;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function planService(body: ServiceRequest, config: CorralConfig, pr
     spec: {
       name: body.name, runtime, task, model: body.model ?? 'builtin', modelPath, revision,
       options: body.options ?? {}, replicas: body.replicas ?? 1, batching, profile: profile.name,
+      idleMinutes: body.idle_minutes, wakeOnRequest: body.wake_on_request, wakeMaxQueued: body.wake_max_queued, wakeTimeoutS: body.wake_timeout_s,
     },
     warning,
   };

@@ -32,12 +32,13 @@ export const serviceProxyRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; roo
     }
     let res: Response;
     try {
-      res = await fetch(`${service.endpoint}${url}`, {
+      // Counted as a request of the service: the idle reaper does not put it to sleep under it.
+      res = await corral.runner.tracked(service, () => fetch(`${service.endpoint}${url}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(service.hostCredential ? { authorization: `Bearer ${service.hostCredential}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
         redirect: 'error',
-      });
+      }));
     } catch (err) {
       throw new CorralError('INFERENCE_FAILED', `Service '${service.name}' at ${service.endpoint} is unreachable: ${(err as Error).message}`);
     }

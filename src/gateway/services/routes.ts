@@ -20,8 +20,29 @@ const ServiceBody = Type.Object({
   options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   max_batch_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
   max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  ...wakeFields(),
 }, { additionalProperties: false });
+/** Scale to zero: PATCH /api/services/<id> changes these alone (null: back to the default). */
+const WakeBody = Type.Object(nullableWakeFields(), { additionalProperties: false, minProperties: 1 });
 const IdParams = Type.Object({ id: Type.String() });
+
+/** Scale to zero: idle minutes before it sleeps; whether a request wakes it; how many requests it holds meanwhile, for how long. */
+function wakeFields() {
+  return {
+    idle_minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 525_600 })),
+    wake_on_request: Type.Optional(Type.Boolean()),
+    wake_max_queued: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    wake_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400 })),
+  };
+}
+function nullableWakeFields() {
+  return {
+    idle_minutes: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 525_600 }), Type.Null()])),
+    wake_on_request: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    wake_max_queued: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+    wake_timeout_s: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 86_400 }), Type.Null()])),
+  };
+}
 const RegisterBody = Type.Object({ endpoint: Type.Optional(Type.String({ pattern: '^https?://' })), error: Type.Optional(Type.String()) });
 const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || flag === '';
 
@@ -32,7 +53,7 @@ const isTrue = (flag: string | undefined) => flag === 'true' || flag === '1' || 
  */
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { services, runner, config, profiles, models } = corral;
-  const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
+  const view = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching, runner.live(s));
   /** The service named in the path, if the caller's key may use it (403 otherwise). */
   const usable = (req: FastifyRequest<{ Params: { id: string } }>) => usableService(services, req);
 
@@ -67,6 +88,18 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
 
   app.get('/api/services/:id', { schema: { params: IdParams }, config: { auth: 'read' } }, async (req) => view(usable(req)));
 
+  // Scale to zero: change idle_minutes, wake_on_request, wake_max_queued, wake_timeout_s (null: the default).
+  app.patch('/api/services/:id', { schema: { params: IdParams, body: WakeBody }, config: { auth: 'services:write' } }, async (req) => {
+    const current = usable(req);
+    if (current.fromRepository) throw new CorralError('BAD_REQUEST', `'${current.name}' is a repository model; it is always served and never sleeps.`);
+    const b = req.body;
+    const service = await services.setWakeOptions(current.id, {
+      idleMinutes: b.idle_minutes, wakeOnRequest: b.wake_on_request, wakeMaxQueued: b.wake_max_queued, wakeTimeoutS: b.wake_timeout_s,
+    });
+    corral.audit.record('service.update', req, service.name, { ...b });
+    return view(service);
+  });
+
   // Laminoid's controller role: start and stop what exists, without creating anything.
   app.post('/api/services/:id/stop', { schema: { params: IdParams }, config: { auth: 'services:operate' } }, async (req) => {
     const service = await runner.stop(usable(req));
@@ -80,7 +113,15 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     const current = usable(req);
     if (['SUBMITTED', 'STARTING', 'RUNNING'].includes(current.status)) return view(current);
     if (current.fromRepository) throw new CorralError('BAD_REQUEST', `'${current.name}' is a repository model; it is always served.`);
+    if (current.status === 'SLEEPING') {
+      // Woken as a request would: one wake at a time, requests arriving meanwhile are held.
+      const { record, started } = await runner.wake(current);
+      corral.audit.record('service.start', req, record.name);
+      return view(isTrue(req.query.wait) ? await started : record);
+    }
     const profile = profiles.get(current.profile);
+    // Started by a person: a fresh count of restarts after box preemptions.
+    if ((current.restarts ?? 0) > 0) await services.setRestarts(current.id, 0);
     let service = await services.setStatus(current.id, profile.type === 'local' ? 'STARTING' : 'SUBMITTED', { reason: null, endpoint: null, jobId: null });
     corral.audit.record('service.start', req, service.name);
     const started = runner.start(service);
