@@ -40,7 +40,7 @@ export class BoxController {
   }
 
   provider(profileName: string): BoxProvider {
-    return this.providerFor(this.profile(profileName));
+    return providerCalls(this.providerFor(this.profile(profileName)));
   }
 
   /** Every box, profile by profile (one profile's failing API fails the list: the caller must know). */
@@ -48,7 +48,7 @@ export class BoxController {
     const profiles = profileName === undefined ? this.boxProfiles() : [this.profile(profileName)];
     const all: ProfileBox[] = [];
     for (const profile of profiles) {
-      for (const box of await this.providerFor(profile).list()) all.push(this.seen(profile.name, box));
+      for (const box of await providerCalls(this.providerFor(profile)).list()) all.push(this.seen(profile.name, box));
     }
     return all;
   }
@@ -56,7 +56,7 @@ export class BoxController {
   async status(profileName: string, instance: string): Promise<ProfileBox> {
     const profile = this.profile(profileName);
     this.assertListed(profile, instance);
-    return this.seen(profile.name, await this.providerFor(profile).status(instance));
+    return this.seen(profile.name, await providerCalls(this.providerFor(profile)).status(instance));
   }
 
   /** Starts a STOPPED or PREEMPTED box; a STARTING or RUNNING one is returned as it is. */
@@ -122,4 +122,26 @@ export class BoxController {
     }
     return box;
   }
+}
+
+/**
+ * A provider whose failures (the cloud API refusing or unreachable, a command
+ * exiting non-zero) reach callers as BOX_PROVIDER_FAILED with the provider's message.
+ */
+function providerCalls(provider: BoxProvider): BoxProvider {
+  const wrap = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    try {
+      return await call(...args);
+    } catch (err) {
+      if (err instanceof CorralError) throw err;
+      throw new CorralError('BOX_PROVIDER_FAILED', `${provider.type} provider: ${(err as Error).message}`);
+    }
+  };
+  return {
+    type: provider.type,
+    list: wrap(() => provider.list()),
+    status: wrap((instance: string) => provider.status(instance)),
+    start: wrap((instance: string) => provider.start(instance)),
+    stop: wrap((instance: string) => provider.stop(instance)),
+  };
 }

@@ -52,6 +52,14 @@ export interface CorralConfig {
   jobConcurrency: number;
   /** Queued async jobs past which POST /api/jobs answers 429. */
   maxQueuedJobs: number;
+  /** Requests held per service while it wakes (CORRAL_WAKE_MAX_QUEUED); a service's wake_max_queued wins. */
+  wakeMaxQueued: number;
+  /** Seconds held requests wait for a waking service (CORRAL_WAKE_TIMEOUT_S); a service's wake_timeout_s wins. */
+  wakeTimeoutS: number;
+  /** Back-off before the first restart of a service whose box was preempted (CORRAL_BOX_RESTART_BACKOFF_MS); doubles each time, at most 5 minutes. */
+  boxRestartBackoffMs: number;
+  /** How often services on clusters and boxes are polled (CORRAL_MONITOR_INTERVAL_MS). */
+  monitorIntervalMs: number;
   /** How long finished jobs and their results are kept. */
   jobTtlSeconds: number;
   /** Tries per job or batch before it fails (a killed worker's job is retried). */
@@ -140,7 +148,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     queuePrefix: env.CORRAL_QUEUE_PREFIX || 'corral',
     jobConcurrency: intFrom(env, 'CORRAL_JOB_CONCURRENCY', 32),
     maxQueuedJobs: intFrom(env, 'CORRAL_MAX_QUEUED_JOBS', 10_000),
+    wakeMaxQueued: Math.max(1, intFrom(env, 'CORRAL_WAKE_MAX_QUEUED', 100)),
+    wakeTimeoutS: Math.max(1, intFrom(env, 'CORRAL_WAKE_TIMEOUT_S', 600)),
     jobTtlSeconds: intFrom(env, 'CORRAL_JOB_TTL_S', 3600),
+    boxRestartBackoffMs: intFrom(env, 'CORRAL_BOX_RESTART_BACKOFF_MS', 5000),
+    monitorIntervalMs: Math.max(100, intFrom(env, 'CORRAL_MONITOR_INTERVAL_MS', 2000)),
     jobAttempts: Math.max(1, intFrom(env, 'CORRAL_JOB_ATTEMPTS', 3)),
     lockDurationMs: intFrom(env, 'CORRAL_LOCK_MS', 30_000),
     eventsHeartbeatMs: Math.max(1, intFrom(env, 'CORRAL_EVENTS_HEARTBEAT_MS', 15_000)),

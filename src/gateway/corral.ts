@@ -10,8 +10,12 @@ import { join } from 'node:path';
 import { launcherFactory, runOnProfile } from '../launchers/launcher-for-profile.js';
 import { ProfileStore } from '../profiles/index.js';
 import { ModelRegistry } from '../registry/index.js';
+import { BoxController } from '../boxes/box-controller.js';
+import { BoxRestarter } from '../boxes/box-restarter.js';
+import { boxProviderFactory } from '../boxes/box-providers.js';
 import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/index.js';
 import { ServiceLogs } from '../services/service-logs.js';
+import { IdleReaper } from '../services/idle-reaper.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { BullMqDispatcher } from '../queue/index.js';
@@ -35,6 +39,12 @@ export interface Corral {
   profiles: ProfileStore;
   models: ModelRegistry;
   monitor: ServiceMonitor;
+  /** Scale to zero: puts services idle for their idle_minutes to sleep (SLEEPING). */
+  reaper: IdleReaper;
+  /** Starts services again after their box was preempted, up to max_restarts. */
+  restarter: BoxRestarter;
+  /** Boxes of the gce, ec2 and command profiles: list, start, stop (never create). */
+  boxes: BoxController;
   /** The last lines of each service: worker output, job log, state changes (GET /api/services/<id>/logs). */
   logs: ServiceLogs;
   keys: KeyStore;
@@ -90,7 +100,13 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const inference = new InferenceService(repository, dispatcher, config, metrics, logger);
   const services = await ServiceRegistry.open(db, repository, events);
   const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
-  const launcherFor = launcherFactory();
+  const boxes = new BoxController(profiles, boxProviderFactory(), events);
+  const launcherFor = launcherFactory({
+    boxes,
+    // A box stays up while another service still runs on it (job ids are <instance>:<pid>).
+    boxInUse: (profile, instance, exceptJobId) => services.list().some((s) => s.profile === profile && s.jobId !== null
+      && s.jobId !== exceptJobId && s.jobId.startsWith(`${instance}:`) && ['SUBMITTED', 'STARTING', 'RUNNING'].includes(s.status)),
+  });
   // A job's log is read through its profile's launcher, from the path that launcher gave the job.
   const logs = new ServiceLogs({
     jobLog: (service) => {
@@ -107,25 +123,35 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   const quotas: QuotaStore = config.redisUrl ? new RedisQuotaStore(config.redisUrl, config.queuePrefix) : new MemoryQuotaStore();
   const corral: Corral = {
     config, logger, db, metrics, events, dispatcher, repository, inference, services, profiles,
-    keys, quotas,
+    keys, quotas, boxes,
     auth: new Authenticator(keys, config.auth),
     audit: new AuditLog(db, logger),
     failedAuth: new FailedAuthLimiter(quotas, config.auth.failuresPerMinute),
     internalCalls: new InternalCalls(),
     publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
     runner: undefined as unknown as ServiceRunner,
+    reaper: undefined as unknown as IdleReaper,
     models: new ModelRegistry(db, repository, runOnProfile),
-    monitor: new ServiceMonitor(services, profiles, launcherFor, logger),
+    monitor: new ServiceMonitor(services, profiles, launcherFor, logger, config.monitorIntervalMs),
     logs,
+    restarter: undefined as unknown as BoxRestarter,
     async close() {
       corral.monitor.stop();
+      corral.reaper.stop();
+      corral.runner.close();
+      corral.restarter.stop();
       await keys.close();
       await quotas.close();
       await dispatcher.close();
       await db.destroy();
     },
   };
-  corral.runner = new ServiceRunner({ registry: services, inference, config, logger, profiles, launcherFor, gatewayUrl: () => corral.publicUrl });
+  corral.runner = new ServiceRunner({ registry: services, inference, config, logger, profiles, launcherFor, gatewayUrl: () => corral.publicUrl, events, metrics });
+  corral.reaper = new IdleReaper({ registry: services, runner: corral.runner, logger });
   corral.monitor.start();
+  corral.reaper.start();
+  corral.restarter = new BoxRestarter({ registry: services, profiles, logger, wake: (service, reason) => corral.runner.wake(service, reason),
+    baseMs: config.boxRestartBackoffMs, intervalMs: config.monitorIntervalMs });
+  corral.restarter.start();
   return corral;
 }

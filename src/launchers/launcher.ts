@@ -1,10 +1,10 @@
 /**
  * Where a service runs. A launcher starts a service's host process somewhere
- * (this machine's worker pool, a Slurm job, later a cloud instance), reports
+ * (this machine's worker pool, a Slurm job, a box), reports
  * the state the backend sees, and stops it. Transitions come from these
  * reports, never from timers.
  */
-export type BackendState = 'SUBMITTED' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED' | 'TIMEOUT';
+export type BackendState = 'SUBMITTED' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED' | 'TIMEOUT' | 'PREEMPTED';
 
 export interface LaunchSpec {
   serviceId: string;

@@ -45,6 +45,8 @@ const NEXT: Record<BackendState, Record<'SUBMITTED' | 'STARTING' | 'RUNNING', st
   STOPPED: { SUBMITTED: 'STOPPED, no endpoint', STARTING: 'STOPPED, no endpoint', RUNNING: 'STOPPED, no endpoint' },
   FAILED: { SUBMITTED: 'FAILED, no endpoint', STARTING: 'FAILED, no endpoint', RUNNING: 'FAILED, no endpoint' },
   TIMEOUT: { SUBMITTED: 'TIMEOUT, no endpoint', STARTING: 'TIMEOUT, no endpoint', RUNNING: 'TIMEOUT, no endpoint' },
+  // Only boxes report it (a spot box taken back); the BoxRestarter starts the service again.
+  PREEMPTED: { SUBMITTED: 'PREEMPTED, no endpoint', STARTING: 'PREEMPTED, no endpoint', RUNNING: 'PREEMPTED, no endpoint' },
 };
 
 describe('Slurm job states', () => {

@@ -33,6 +33,7 @@ export const SUMMARIES: Record<string, string> = {
   'GET /api/services': 'Services, filtered by ?status=, ?task=, ?profile=.',
   'POST /api/services': 'Create and start a service (?wait=true answers once it runs or fails).',
   'GET /api/services/:id': 'One service, by id or name.',
+  'PATCH /api/services/:id': 'Scale to zero: set idle_minutes, wake_on_request, wake_max_queued, wake_timeout_s (null: the default).',
   'DELETE /api/services/:id': 'Delete a service (stopping its job first).',
   'POST /api/services/:id/start': 'Start a stopped service (?wait=true answers once it runs or fails).',
   'POST /api/services/:id/stop': 'Stop a service.',
@@ -61,6 +62,17 @@ export const SUMMARIES: Record<string, string> = {
   'PATCH /api/profiles/:name': 'Change a profile.',
   'DELETE /api/profiles/:name': 'Delete a profile.',
   'GET /models': "Models a profile's cache and home hold (?refresh=true scans again).",
+
+  'GET /api/boxes': 'Boxes of the gce, ec2 and command profiles, with their state (?profile= for one profile).',
+  'GET /api/boxes/:profile/:instance': "One box's state, asked of its provider.",
+  'POST /api/boxes/:profile/:instance/start': 'Start a STOPPED or PREEMPTED box (a STARTING or RUNNING one is left as it is).',
+  'POST /api/boxes/:profile/:instance/stop': 'Stop a STARTING or RUNNING box.',
+  'GET /api/boxes/:profile/:instance/events': "A box's state, then each change of it, as server-sent events.",
+
+  'GET /api/instance/list': "Laminoid controller: every box, as GCE's instance list.",
+  'GET /api/instance/:zone/:instance_id/status': 'Laminoid controller: one box, as a GCE instance.',
+  'GET /api/instance/:zone/:instance_id/start': 'Laminoid controller: start a box (a GET, as Laminoid has it); answers a GCE operation.',
+  'GET /api/instance/:zone/:instance_id/stop': 'Laminoid controller: stop a box (a GET, as Laminoid has it); answers a GCE operation.',
 
   'GET /api/jobs': 'Jobs the key submitted (an admin: all), newest first, a page at a time.',
   'POST /api/jobs': "Queue a job: a service's task route and its input, with an optional webhook.",
