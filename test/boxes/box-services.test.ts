@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { IdleReaper } from '../../src/services/idle-reaper.js';
 import { writeTinyBert } from '../fixtures/transformers/index.js';
 import { createNetnsBoxes, type NetnsBoxes } from '../helpers/netns-box.js';
 import { postJson, startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -53,8 +54,8 @@ async function createProfile(name: string, extra: Record<string, unknown> = {}):
   assert.equal(res.status, 201, await res.clone().text());
 }
 
-async function createService(name: string, profile: string): Promise<ServiceView> {
-  const res = await postJson(`${server.url}/api/services`, { name, task: 'feature-extraction', runtime: 'transformers', model: bert, profile }, 'POST', key);
+async function createService(name: string, profile: string, extra: Record<string, unknown> = {}): Promise<ServiceView> {
+  const res = await postJson(`${server.url}/api/services`, { name, task: 'feature-extraction', runtime: 'transformers', model: bert, profile, ...extra }, 'POST', key);
   assert.equal(res.status, 201, await res.clone().text());
   return (await res.json()) as ServiceView;
 }
@@ -146,5 +147,51 @@ describe('services on a command box profile (network namespaces with sshd)', () 
     const stopped = await waitFor('box-bert', ['STOPPED', 'FAILED'], 60_000);
     assert.equal(stopped.status, 'STOPPED', stopped.reason ?? '');
     assert.equal((await box('nsbox', b!.name)).state, 'STOPPED');
+  });
+});
+
+describe('scale to zero and wake on request on a box', () => {
+  /** The idle check on a clock an hour ahead: every idle service with idle_minutes 30 is due. */
+  const reaperAnHourAhead = () => new IdleReaper({ registry: server.corral.services, runner: server.corral.runner, now: () => Date.now() + 3_600_000 });
+
+  async function putToSleep(name: string): Promise<void> {
+    assert.deepEqual(await reaperAnHourAhead().tick(), [name]);
+    assert.equal((await service(name)).status, 'SLEEPING');
+  }
+
+  test('an idle service sleeps and its box is stopped; 20 requests wake it once and are all answered', async () => {
+    const [b] = boxes.boxes;
+    await createService('box-sleepy', 'nsbox', { idle_minutes: 30 });
+    const running = await waitFor('box-sleepy', ['RUNNING', 'FAILED'], 120_000);
+    assert.equal(running.status, 'RUNNING', running.reason ?? '');
+    const startsBefore = boxes.starts().length;
+    await putToSleep('box-sleepy');
+    assert.equal((await box('nsbox', b!.name)).state, 'STOPPED', 'a box whose services all sleep is stopped');
+    const texts = Array.from({ length: 20 }, (_, i) => `held sentence ${i}`);
+    const answers = await Promise.all(texts.map((t) => embed('box-sleepy', t)));
+    assert.deepEqual(answers.map((a) => a.status), texts.map(() => 200), answers.find((a) => a.status !== 200)?.body);
+    assert.ok(answers.every((a) => a.embeddings!.length === 1));
+    assert.equal(boxes.starts().length, startsBefore + 1, 'one wake started the box once');
+    const woken = await service('box-sleepy');
+    assert.equal(woken.status, 'RUNNING');
+    assert.equal(new URL(woken.endpoint!).hostname, b!.boxAddress);
+  });
+
+  test('past wake_max_queued the requests a waking box service cannot hold get 429', async () => {
+    const patch = await postJson(`${server.url}/api/services/box-sleepy`, { wake_max_queued: 3 }, 'PATCH', key);
+    assert.equal(patch.status, 200, await patch.clone().text());
+    await putToSleep('box-sleepy');
+    const answers = await Promise.all([0, 1, 2, 3, 4].map((i) => embed('box-sleepy', `text ${i}`)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 429, 429]);
+    for (const a of answers.filter((x) => x.status === 429)) assert.equal((JSON.parse(a.body) as { code: string }).code, 'WAKE_QUEUE_FULL');
+  });
+
+  test('a box that cannot start fails every held request with its reason', async () => {
+    const [b] = boxes.boxes;
+    await putToSleep('box-sleepy');
+    boxes.failNextStart(b!.name, 'no spot capacity in this zone');
+    const answers = await Promise.all([0, 1, 2].map((i) => embed('box-sleepy', `doomed ${i}`)));
+    assert.deepEqual(answers.map((a) => a.status), [503, 503, 503]);
+    for (const a of answers) assert.match(a.body, /did not wake: it is FAILED: .*no spot capacity in this zone/);
   });
 });
