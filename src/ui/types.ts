@@ -12,7 +12,7 @@ export interface SessionView {
   principal: Who | null;
 }
 
-export type ServiceStatus = 'SUBMITTED' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED' | 'TIMEOUT';
+export type ServiceStatus = 'SUBMITTED' | 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED' | 'TIMEOUT' | 'SLEEPING' | 'PREEMPTED';
 
 export interface Service {
   id: string;
@@ -47,7 +47,7 @@ export interface RegistryEntry {
 /** A profile as /api/profiles shows it: every profiles.cfg key, null where unset. */
 export interface Profile {
   name: string;
-  type: 'local' | 'slurm';
+  type: 'local' | 'slurm' | 'gce' | 'ec2' | 'command';
   host: string | null;
   user: string | null;
   port: number | null;

@@ -169,7 +169,7 @@ describe('scale to zero and wake on request on a box', () => {
     assert.equal((await box('nsbox', b!.name)).state, 'STOPPED', 'a box whose services all sleep is stopped');
     const texts = Array.from({ length: 20 }, (_, i) => `held sentence ${i}`);
     const answers = await Promise.all(texts.map((t) => embed('box-sleepy', t)));
-    assert.deepEqual(answers.map((a) => a.status), texts.map(() => 200), answers.find((a) => a.status !== 200)?.body);
+    assert.deepEqual(answers.map((a) => a.status), texts.map(() => 200), answers.find((a) => a.status !== 200)?.body ?? "");
     assert.ok(answers.every((a) => a.embeddings!.length === 1));
     assert.equal(boxes.starts().length, startsBefore + 1, 'one wake started the box once');
     const woken = await service('box-sleepy');

@@ -11,7 +11,7 @@ import type { LiveState } from '../live';
 import { navigate, type Location } from '../router';
 import type { Service, ServiceStatus } from '../types';
 
-const STATUSES: ServiceStatus[] = ['SUBMITTED', 'STARTING', 'RUNNING', 'STOPPED', 'FAILED', 'TIMEOUT'];
+const STATUSES: ServiceStatus[] = ['SUBMITTED', 'STARTING', 'RUNNING', 'SLEEPING', 'PREEMPTED', 'STOPPED', 'FAILED', 'TIMEOUT'];
 
 /** The filters, kept in the URL (?status=RUNNING&task=ocr&profile=hpc) so a filtered view can be linked and reloaded. */
 const FILTERS = [
@@ -103,12 +103,12 @@ export function Services({ live, location, can }: { live: LiveState; location: L
                   <td>{s.profile}</td>
                   <td>
                     <Status state={s.status} />
-                    {s.reason && (s.status === 'FAILED' || s.status === 'TIMEOUT') && <p class="reason">{s.reason}</p>}
+                    {s.reason && (s.status === 'FAILED' || s.status === 'TIMEOUT' || s.status === 'PREEMPTED') && <p class="reason">{s.reason}</p>}
                   </td>
                   <td>{time(s.updated_at)}</td>
                   <td><div class="actions">
                     {fromRepository && s.status === 'RUNNING' && can('infer') && <Link to={`/models/${encodeURIComponent(s.name)}/playground`}>Playground</Link>}
-                    {!fromRepository && can('services:operate') && (s.status === 'RUNNING' || s.status === 'STARTING' || s.status === 'SUBMITTED') && (
+                    {!fromRepository && can('services:operate') && (s.status === 'RUNNING' || s.status === 'STARTING' || s.status === 'SUBMITTED' || s.status === 'SLEEPING') && (
                       <button type="button" class="secondary" disabled={busy === s.id} onClick={() => void act(s, 'stop')} aria-label={`Stop ${s.name}`}>Stop</button>
                     )}
                     {!fromRepository && can('services:write') && (
