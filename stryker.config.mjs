@@ -25,6 +25,8 @@ export const shared = {
 // for it, so the lists stay short). Files run in list order and stop at the first
 // that fails, so the fast, focused ones come first. `MUTATE=jobs npm run mutation` runs one folder.
 const WORKER_TESTS = [
+  // WorkerPool and WorkerHandle driven directly (about 8 s): kills most of src/workers/ before the slower suites run.
+  'test/workers/worker-pool.test.ts',
   'test/workers/batch-split-signature.test.ts',
   'test/workers/batching-e2e.test.ts',
   'test/workers/crash-recovery.test.ts',
