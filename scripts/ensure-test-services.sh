@@ -30,4 +30,16 @@ if [ ! -x /usr/bin/chromium ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 fi
 
+# Debian's Python with scikit-learn, onnx, venv and torch, for the training tests (test/training): they run /usr/bin/python3.
+training_packages=""
+for pkg in python3-sklearn python3-onnx python3-venv python3-torch; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || training_packages="$training_packages $pkg"
+done
+if [ -n "$training_packages" ]; then
+  echo "[test-services] installing$training_packages"
+  # shellcheck disable=SC2086
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $training_packages >/dev/null 2>&1) ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $training_packages >/dev/null)
+fi
+
 bash scripts/slurm/setup-local-cluster.sh

@@ -7,6 +7,7 @@ import { registerAuditCommand, registerKeyCommands } from './key-commands.js';
 import { registerProfileCommands } from './profile-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerStart } from './start-command.js';
+import { registerTrainCommands } from './train-commands.js';
 import { registerWorkerCommands } from './worker-command.js';
 
 const program = new Command('corral')
@@ -26,6 +27,7 @@ registerKeyCommands(program);
 registerAuditCommand(program);
 registerHost(program);
 registerWorkerCommands(program);
+registerTrainCommands(program);
 
 try {
   await program.parseAsync(process.argv);

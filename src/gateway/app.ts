@@ -18,6 +18,7 @@ import { tgiRoutes } from './tgi/routes.js';
 import { ollamaRoutes } from './ollama/routes.js';
 import { metricsRoute, startMetricsSampler } from './metrics-route.js';
 import { mlbuffetRoutes } from './mlbuffet/routes.js';
+import { trainingJobRoutes, trainingRoutes } from './training/routes.js';
 import { installRouteMetrics } from './route-metrics.js';
 import { profileRoutes } from './profiles/routes.js';
 import { predictRoute } from './services/predict-route.js';
@@ -96,6 +97,8 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   app.decorate('metricsSampler', startMetricsSampler(app, corral));
   await app.register(metricsRoute, { corral, sampler: app.metricsSampler });
   await app.register(mlbuffetRoutes, { corral });
+  await app.register(trainingRoutes, { corral });
+  await app.register(trainingJobRoutes, { corral });
   await app.register(kserveRoutes, { corral });
   await app.register(serviceRoutes, { corral });
   await app.register(serviceLogRoutes, { corral });

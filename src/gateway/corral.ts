@@ -18,6 +18,7 @@ import { ServiceLogs } from '../services/service-logs.js';
 import { IdleReaper } from '../services/idle-reaper.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
+import { TrainingManager, trainingSettingsFrom } from '../training/index.js';
 import { BullMqDispatcher } from '../queue/index.js';
 import {
   AuditLog, Authenticator, redactToken, FailedAuthLimiter, InternalCalls, KeyStore, MemoryQuotaStore, RedisKeyChanges, RedisQuotaStore, type QuotaStore,
@@ -54,6 +55,8 @@ export interface Corral {
   quotas: QuotaStore;
   failedAuth: FailedAuthLimiter;
   internalCalls: InternalCalls;
+  /** Training jobs (POST /api/v1/train/...): queue, states, logs, registering their output. */
+  training: TrainingManager;
   /** The gateway's URL as jobs on a cluster reach it; set once the server listens. */
   publicUrl: string;
   close(): Promise<void>;
@@ -135,7 +138,10 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     monitor: new ServiceMonitor(services, profiles, launcherFor, logger, config.monitorIntervalMs),
     logs,
     restarter: undefined as unknown as BoxRestarter,
+    training: await TrainingManager.open({ db, home: config.home, repository, profiles, logger, settings: trainingSettingsFrom(process.env) }),
     async close() {
+      // First: a training job still running is stopped while the repository and database are there.
+      await corral.training.close();
       corral.monitor.stop();
       corral.reaper.stop();
       corral.runner.close();

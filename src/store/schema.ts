@@ -97,10 +97,33 @@ export interface RegistryModelsTable {
   discovered_at: string;
 }
 
+/** Training jobs (0007); their files and logs are under CORRAL_HOME/training/jobs/<id>/. */
+export interface TrainingJobsTable {
+  id: string;
+  /** The repository name the output is registered as. */
+  tag: string;
+  /** The file the script writes in CORRAL_OUTPUT_DIR (".onnx" added when missing). */
+  model_name: string;
+  state: string;
+  profile: string;
+  /** {timeout_minutes, memory, cpus, gpus} as asked for. */
+  options_json: string;
+  requirements_sha256: string | null;
+  /** 1/0. */
+  has_dataset: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  error: string | null;
+  model_version: number | null;
+}
+
 export interface Database {
   models: ModelsTable;
   services: ServicesTable;
   registry_models: RegistryModelsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  training_jobs: TrainingJobsTable;
 }

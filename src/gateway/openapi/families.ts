@@ -23,6 +23,7 @@ const KNOWN: Record<string, Family> = {
   profileRoutes: { name: 'Profiles', description: 'Profiles (where services run: this machine, a Slurm cluster or a box) and the model registry they see.' },
   boxRoutes: { name: 'Boxes', description: 'Boxes: the machines of the gce, ec2 and command profiles, listed, started and stopped (never created).' },
   laminoidControllerRoutes: { name: 'Laminoid controller', description: "Laminoid's controller API (`/api/instance/...`, all GET) over the boxes, in the shapes of GCE's instances and operations." },
+  trainingRoutes: { name: 'Training', description: "MLBuffet's trainer: upload a training script, its requirements and a dataset; the model it writes is registered in the repository. Jobs are listed, followed and cancelled here." },
   jobRoutes: { name: 'Jobs', description: 'Asynchronous jobs (any task route, queued, with webhooks) and the worker list.' },
   eventRoutes: { name: 'Events', description: 'Server-sent events: services, models, workers and jobs as they change.' },
   keyRoutes: { name: 'Keys', description: 'API keys, their scopes and quotas, and the audit log (admin).' },
@@ -36,6 +37,7 @@ KNOWN.serviceLogRoutes = KNOWN.serviceRoutes!;
 KNOWN.predictRoute = KNOWN.serviceRoutes!;
 KNOWN.serviceProxyRoutes = KNOWN.serviceRoutes!;
 KNOWN.auditRoutes = KNOWN.keyRoutes!;
+KNOWN.trainingJobRoutes = KNOWN.trainingRoutes!;
 
 /** The routes registered on the root instance itself (none today). */
 export const GATEWAY: Family = { name: 'Gateway', description: 'Routes of the gateway itself.' };

@@ -19,6 +19,13 @@ export const SUMMARIES: Record<string, string> = {
   'GET /api/v1/models/:name/prediction': 'Predict: JSON {"values": [...]} (one sample or a batch), {"inputs": {"<input>": [...]}}, or an image in multipart field "file".',
   'POST /api/v1/models/:name/prediction': 'Predict: JSON {"values": [...]} (one sample or a batch), {"inputs": {"<input>": [...]}}, or an image in multipart field "file".',
 
+  'POST /api/v1/train/:tag/:name': 'Train a model (admin): multipart "script", optional "requirements" and "dataset", and "profile", "timeout_minutes", "memory", "cpus", "gpus"; the script writes <name> (.onnx added) and it is registered as <tag>.',
+  'POST /api/v1/train/:name': 'Train a model registered under its own name (as POST /api/v1/train/:tag/:name with tag = name).',
+  'GET /api/v1/train/jobs': 'Training jobs, newest first.',
+  'GET /api/v1/train/jobs/:id': 'One training job: state, times, exit code, error, registered model version.',
+  'GET /api/v1/train/jobs/:id/logs': "A training job's stdout and stderr as plain text; ?follow=1 streams it until the job ends.",
+  'DELETE /api/v1/train/jobs/:id': 'Cancel a queued or running training job (its whole process group is stopped).',
+
   'GET /v2': 'Server metadata.',
   'GET /v2/health/live': 'Liveness: the gateway answers.',
   'GET /v2/health/ready': 'Readiness: a worker is ready to run models (503 until then).',

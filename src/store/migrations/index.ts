@@ -5,6 +5,7 @@ import * as m0003 from './0003-model-registry.js';
 import * as m0004 from './0004-auth.js';
 import * as m0005 from './0005-model-timeout.js';
 import * as m0006 from './0006-service-wake.js';
+import * as m0007 from './0007-training-jobs.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-auth': m0004,
   '0005-model-timeout': m0005,
   '0006-service-wake': m0006,
+  '0007-training-jobs': m0007,
 };
