@@ -78,10 +78,27 @@ esac
 `;
 }
 
+/** Namespaces (and their veths) left by a test process that died before its cleanup: `cbox<pid>x<n>` of a pid that is gone. */
+function sweepLeftovers(): void {
+  for (const line of sh(['ip', 'netns', 'list']).split('\n')) {
+    const m = /^cbox(\d+)x(\d+)\b/.exec(line);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // its test still runs
+    } catch { /* gone: sweep */ }
+    const name = `cbox${m[1]}x${m[2]}`;
+    for (const pid of sh(['ip', 'netns', 'pids', name]).split('\n').filter(Boolean)) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
+    try { sh(['ip', 'link', 'delete', `ch${m[1]}x${m[2]}`]); } catch { /* went with the namespace */ }
+    sh(['ip', 'netns', 'delete', name]);
+  }
+}
+
 /** Makes `count` boxes (namespaces with sshd installed but not running: each starts STOPPED). */
 export function createNetnsBoxes(count: number): NetnsBoxes {
   const dir = mkdtempSync(join(tmpdir(), 'corral-boxes-'));
-  const tag = `${process.pid % 10000}`;
+  sweepLeftovers();
+  const tag = `${process.pid}`;
   // A /30 per box in 10.213.0.0/16, away from anything the machine uses.
   const third = 16 + (process.pid % 200);
   const boxes: NetnsBox[] = [];
