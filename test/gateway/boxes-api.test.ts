@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestServer } from '../helpers/test-server.js';
 import { bearer, createKey, rawRequest, startAuthServer } from '../auth/auth-helpers.js';
+import { EventStream } from '../helpers/event-stream.js';
 
 /**
  * The scripts of a command profile. Each instance's state is the file named
@@ -39,59 +40,6 @@ function writeBoxScripts(dir: string): { start_command: string; stop_command: st
   };
 }
 
-interface Sse { id?: number; event: string; data: any }
-
-/** A server-sent events client that keeps every event; `next` waits (bounded) for the next one. */
-class EventStream {
-  readonly events: Sse[] = [];
-  private read = 0;
-  private wake: () => void = () => undefined;
-  private constructor(readonly res: Response, private readonly abort: AbortController) {}
-
-  static async open(url: string, headers: Record<string, string> = {}): Promise<EventStream> {
-    const abort = new AbortController();
-    const res = await fetch(url, { headers, signal: abort.signal });
-    const stream = new EventStream(res, abort);
-    if (res.ok) void stream.pump();
-    return stream;
-  }
-
-  private async pump(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of this.res.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const fields = new Map<string, string>();
-          for (const line of buffer.slice(0, end).split('\n')) if (!line.startsWith(':')) fields.set(line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2));
-          buffer = buffer.slice(end + 2);
-          if (fields.has('data')) this.events.push({ id: fields.has('id') ? Number(fields.get('id')) : undefined, event: fields.get('event') ?? 'message', data: JSON.parse(fields.get('data')!) });
-          this.wake();
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
-  }
-
-  async next(what: string, timeoutMs = 20_000): Promise<Sse> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.read >= this.events.length) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms; the stream sent ${JSON.stringify(this.events)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => { clearTimeout(timer); resolve(); };
-      });
-    }
-    return this.events[this.read++]!;
-  }
-
-  close(): void {
-    this.abort.abort();
-  }
-}
 
 let server: TestServer & { adminKey: string };
 let dir: string;

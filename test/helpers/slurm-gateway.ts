@@ -24,3 +24,20 @@ export async function startSlurmGateway(): Promise<SlurmGateway> {
   mkdirSync(homeDir, { recursive: true });
   return { server, bert, homeDir };
 }
+
+/** The profile most Slurm suites use: `hpc`, this machine's cluster, 10 minutes, 1 CPU, 2G (plus `extra` keys). */
+export async function createHpcProfile(gateway: SlurmGateway, extra: Record<string, unknown> = {}): Promise<void> {
+  const res = await fetch(`${gateway.server.url}/api/profiles`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'hpc', type: 'slurm', host: 'localhost', home_dir: gateway.homeDir, partition: 'debug', time_limit: '10', cpus: 1, memory: '2G', ...extra }),
+  });
+  if (res.status !== 201) throw new Error(`creating the hpc profile: ${res.status} ${await res.text()}`);
+}
+
+/** Cancels the suite's jobs (Slurm names them corral-<service>) and closes its gateway. */
+export async function stopSlurmGateway(server: TestServer | undefined, services: string[]): Promise<void> {
+  try {
+    execFileSync('scancel', services.flatMap((s) => ['--name', `corral-${s}`]));
+  } catch { /* nothing left */ }
+  await server?.close();
+}

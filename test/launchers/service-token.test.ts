@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkHostEndpoint } from '../../src/services/host-endpoint.js';
 import { hostCredentialOf, newServiceToken, tokenHashOf } from '../../src/services/service-token.js';
 import { runCli } from '../helpers/run-cli.js';
-import { startSlurmGateway } from '../helpers/slurm-gateway.js';
+import { createHpcProfile, startSlurmGateway, stopSlurmGateway } from '../helpers/slurm-gateway.js';
 import { postJson, type TestServer } from '../helpers/test-server.js';
 
 interface ServiceView { id: string; name: string; status: string; reason: string | null; job_id: string | null; endpoint: string | null }
@@ -72,16 +72,13 @@ function processes(): Array<{ pid: number; ppid: number; args: string; environ: 
 }
 
 before(async () => {
-  ({ server, bert, homeDir } = await startSlurmGateway());
-  const res = await postJson(`${server.url}/api/profiles`, { name: 'hpc', type: 'slurm', host: 'localhost', home_dir: homeDir, partition: 'debug', time_limit: '10', cpus: 1, memory: '2G' });
-  assert.equal(res.status, 201, await res.clone().text());
+  const gateway = await startSlurmGateway();
+  ({ server, bert, homeDir } = gateway);
+  await createHpcProfile(gateway);
 });
 
 after(async () => {
-  try {
-    execFileSync('scancel', ['--name', 'corral-tok-bert']);
-  } catch { /* nothing left */ }
-  await server?.close();
+  await stopSlurmGateway(server, ['tok-bert']);
   delete process.env.CORRAL_SERVICE_HOST_ADDRESS;
 });
 

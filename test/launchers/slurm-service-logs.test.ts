@@ -5,11 +5,10 @@
  * state changes.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startSlurmGateway } from '../helpers/slurm-gateway.js';
+import { createHpcProfile, startSlurmGateway, stopSlurmGateway } from '../helpers/slurm-gateway.js';
 import { waitFor } from '../helpers/scale-out.js';
 import { postJson, type TestServer } from '../helpers/test-server.js';
 
@@ -20,16 +19,13 @@ let bert: string;
 let homeDir: string;
 
 before(async () => {
-  ({ server, bert, homeDir } = await startSlurmGateway());
-  const res = await postJson(`${server.url}/api/profiles`, { name: 'hpc', type: 'slurm', host: 'localhost', home_dir: homeDir, partition: 'debug', time_limit: '10', cpus: 1, memory: '2G' });
-  assert.equal(res.status, 201, await res.clone().text());
+  const gateway = await startSlurmGateway();
+  ({ server, bert, homeDir } = gateway);
+  await createHpcProfile(gateway);
 });
 
 after(async () => {
-  try {
-    execFileSync('scancel', ['--name', 'corral-slurm-logs']);
-  } catch { /* nothing left */ }
-  await server?.close();
+  await stopSlurmGateway(server, ['slurm-logs']);
 });
 
 /** Data lines of a server-sent-events stream, until `until` accepts one (or the deadline passes). */

@@ -10,14 +10,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { startSlurmGateway } from '../helpers/slurm-gateway.js';
+import { createHpcProfile, startSlurmGateway, stopSlurmGateway } from '../helpers/slurm-gateway.js';
 import { postJson, type TestServer } from '../helpers/test-server.js';
 
 interface ServiceView { id: string; name: string; status: string; reason: string | null; job_id: string | null; endpoint: string | null; wake_on_request: boolean; held_requests: number }
 
 let server: TestServer;
 let bert: string;
-let homeDir: string;
 
 const get = async (name: string) => (await (await fetch(`${server.url}/api/services/${name}`)).json()) as ServiceView;
 
@@ -35,16 +34,13 @@ async function waitFor(name: string, states: string[], timeoutMs: number): Promi
 const embed = async (text: string) => postJson(`${server.url}/embed`, { sentences: [text], service: 'wake-slurm' });
 
 before(async () => {
-  ({ server, bert, homeDir } = await startSlurmGateway());
-  const res = await postJson(`${server.url}/api/profiles`, { name: 'hpc', type: 'slurm', host: 'localhost', home_dir: homeDir, partition: 'debug', time_limit: '10', cpus: 1, memory: '2G' });
-  assert.equal(res.status, 201, await res.clone().text());
+  const gateway = await startSlurmGateway();
+  ({ server, bert } = gateway);
+  await createHpcProfile(gateway);
 });
 
 after(async () => {
-  try {
-    execFileSync('scancel', ['--name', 'corral-wake-slurm']);
-  } catch { /* nothing left */ }
-  await server?.close();
+  await stopSlurmGateway(server, ['wake-slurm']);
 });
 
 describe('wake on request on a Slurm profile', () => {
