@@ -38,6 +38,8 @@ export interface WorkerPoolOptions {
 export class WorkerPool implements InferenceDispatcher {
   private readonly slots: WorkerHandle[] = [];
   private readonly restarts: number[] = [];
+  /** Deaths in a row of each slot's worker within 2 s of its start (the restart back-off). */
+  private readonly quickDeaths: number[] = [];
   private readonly waiters = new Set<() => void>();
   /** Workers outside the slots during restartAll: replacements starting, old workers draining. */
   private readonly transient = new Set<WorkerHandle>();
@@ -47,6 +49,7 @@ export class WorkerPool implements InferenceDispatcher {
   constructor(private readonly options: WorkerPoolOptions) {
     for (let i = 0; i < options.size; i++) {
       this.restarts.push(0);
+      this.quickDeaths.push(0);
       this.slots.push(this.spawn(i));
     }
   }
@@ -230,8 +233,11 @@ export class WorkerPool implements InferenceDispatcher {
         if (this.closing) return;
         metrics.workerRestarts.inc();
         logger.warn({ worker: id, code, signal }, 'worker exited; restarting it');
-        // A worker that dies right after starting is backed off so a broken install cannot spin.
-        const delay = Date.now() - startedAt < 2000 ? Math.min(5000, 250 * this.restarts[index]!) : 0;
+        // A worker that dies right after starting is backed off so a broken install cannot spin;
+        // the back-off grows with such deaths in a row only, not with every crash since boot.
+        const quick = Date.now() - startedAt < 2000;
+        this.quickDeaths[index] = quick ? this.quickDeaths[index]! + 1 : 0;
+        const delay = quick ? Math.min(5000, 250 * this.quickDeaths[index]!) : 0;
         setTimeout(() => {
           // restartAll may have filled the slot meanwhile.
           if (!this.closing && this.slots[index] === handle) this.slots[index] = this.spawn(index);
