@@ -36,8 +36,11 @@ export async function createHpcProfile(gateway: SlurmGateway, extra: Record<stri
 
 /** Cancels the suite's jobs (Slurm names them corral-<service>) and closes its gateway. */
 export async function stopSlurmGateway(server: TestServer | undefined, services: string[]): Promise<void> {
-  try {
-    execFileSync('scancel', services.flatMap((s) => ['--name', `corral-${s}`]));
-  } catch { /* nothing left */ }
+  // One name per scancel: with several --name options only the last is cancelled.
+  for (const s of services) {
+    try {
+      execFileSync('scancel', ['--name', `corral-${s}`]);
+    } catch { /* nothing left */ }
+  }
   await server?.close();
 }

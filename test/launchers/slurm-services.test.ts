@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeHfCacheSnapshot } from '../fixtures/transformers/index.js';
-import { startSlurmGateway } from '../helpers/slurm-gateway.js';
+import { startSlurmGateway, stopSlurmGateway } from '../helpers/slurm-gateway.js';
 import { postJson, type TestServer } from '../helpers/test-server.js';
 import { parseServerTiming } from '../tracing/tracing-helpers.js';
 
@@ -50,10 +50,7 @@ before(async () => {
 });
 
 after(async () => {
-  try {
-    execFileSync('scancel', ['--name', 'corral-slurm-timeout', '--name', 'corral-slurm-bert', '--name', 'corral-slurm-broken', '--name', 'corral-slurm-pinned']);
-  } catch { /* nothing left */ }
-  await server?.close();
+  await stopSlurmGateway(server, ['slurm-timeout', 'slurm-bert', 'slurm-broken', 'slurm-pinned']);
 });
 
 describe('services on a Slurm profile', () => {
