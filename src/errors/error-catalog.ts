@@ -31,7 +31,7 @@ export const ERROR_CATALOG = {
   ALREADY_EXISTS: { status: 409, summary: 'A service, model or profile with that name already exists.' },
   BOX_BUSY: { status: 409, summary: 'The box is in a state it cannot be started or stopped from (e.g. still STOPPING); retry when it has settled.' },
   JOB_NOT_CANCELLABLE: { status: 409, summary: 'Only queued jobs can be cancelled; this one is running or finished.' },
-  TRAINING_JOB_FINISHED: { status: 409, summary: 'The training job has ended (or is already registering its model), so it cannot be cancelled.' },
+  TRAINING_JOB_FINISHED: { status: 409, summary: 'The training job has ended (or is already registering its model), so it cannot be cancelled, nor take an output upload from its Slurm job.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body or uploaded file is larger than the configured limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The Content-Type is not one this route accepts.' },
   MISDIRECTED_REQUEST: { status: 421, summary: 'The Host header names neither this gateway nor an allowed host (CORRAL_ALLOWED_HOSTS); a guard against DNS rebinding.' },

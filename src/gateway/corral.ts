@@ -138,7 +138,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     monitor: new ServiceMonitor(services, profiles, launcherFor, logger, config.monitorIntervalMs),
     logs,
     restarter: undefined as unknown as BoxRestarter,
-    training: await TrainingManager.open({ db, home: config.home, repository, profiles, logger, settings: trainingSettingsFrom(process.env) }),
+    training: await TrainingManager.open({ db, home: config.home, repository, profiles, logger, settings: trainingSettingsFrom(process.env), gatewayUrl: () => corral.publicUrl }),
     async close() {
       // First: a training job still running is stopped while the repository and database are there.
       await corral.training.close();

@@ -21,8 +21,8 @@ export interface CommandResult {
 export interface RunOptions {
   /** Milliseconds before the process is killed (SIGKILL). Default: the runner's default (30 s). */
   timeoutMs?: number;
-  /** Written to the process's standard input, which is then closed. */
-  input?: string;
+  /** Written to the process's standard input, which is then closed (bytes as they are: a staged file). */
+  input?: string | Uint8Array;
 }
 
 export interface CommandRunner {
@@ -75,7 +75,7 @@ export function shellJoin(argv: readonly string[]): string {
 }
 
 /** Runs a process with a timeout, collecting stdout and stderr. */
-function runProcess(file: string, args: readonly string[], timeoutMs: number, input?: string): Promise<CommandResult> {
+function runProcess(file: string, args: readonly string[], timeoutMs: number, input?: string | Uint8Array): Promise<CommandResult> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: CommandResult) => {

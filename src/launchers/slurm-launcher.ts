@@ -48,7 +48,7 @@ export class SlurmCommandError extends Error {
  * reappears meanwhile, and chmod covers a default ACL that overrides the umask.
  * The script travels on stdin, so the token is on no command line (ssh's included).
  */
-const WRITE_SCRIPT = 'umask 077 && mkdir -p -- "$1" && rm -f -- "$2" && set -C && cat > "$2" && chmod 600 -- "$2"';
+export const WRITE_SCRIPT = 'umask 077 && mkdir -p -- "$1" && rm -f -- "$2" && set -C && cat > "$2" && chmod 600 -- "$2"';
 
 /**
  * Prints "<start> <end>" and then bytes start..end of file "$1": from offset
@@ -56,7 +56,7 @@ const WRITE_SCRIPT = 'umask 077 && mkdir -p -- "$1" && rm -f -- "$2" && set -C &
  * A file shorter than the offset was rewritten (a requeued or restarted job):
  * it is read from its start. A missing file is "0 0", nothing else.
  */
-const READ_LOG = [
+export const READ_LOG = [
   'f=$1; off=$2; max=$3',
   '[ -f "$f" ] || { echo "0 0"; exit 0; }',
   'size=$(wc -c < "$f" | tr -d " ")',
@@ -66,9 +66,9 @@ const READ_LOG = [
   'tail -c +$((off + 1)) -- "$f" | head -c $((end - off))',
 ].join('\n');
 
-const JOB_ID = /^\d+(?:_\d+)?(?:\+\d+)?$/;
-const INVALID_JOB = /invalid job id/i;
-const ALREADY_DONE = /already completing or completed|job\/step already|invalid job id/i;
+export const JOB_ID = /^\d+(?:_\d+)?(?:\+\d+)?$/;
+export const INVALID_JOB = /invalid job id/i;
+export const ALREADY_DONE = /already completing or completed|job\/step already|invalid job id/i;
 
 /** Splits `scontrol -o show job` output (Key=Value pairs on one line) into fields. */
 export function parseScontrolJob(line: string): Record<string, string> {

@@ -117,6 +117,12 @@ export interface TrainingJobsTable {
   exit_code: number | null;
   error: string | null;
   model_version: number | null;
+  /** SHA-256 of a Slurm job's upload token (0008); NULL for local jobs. */
+  token_hash?: string | null;
+  /** The Slurm batch job, once submitted (0008). */
+  slurm_job_id?: string | null;
+  /** Bytes of the job's log on the cluster already copied to the gateway's log (0008). */
+  log_offset?: number | null;
 }
 
 export interface Database {

@@ -41,6 +41,7 @@ const scriptEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
  * memory cgroup when a memory limit was asked for and one is writable.
  */
 export class LocalTrainer implements Trainer {
+  readonly local = true;
   private readonly envs: PythonEnvs;
 
   constructor(private readonly settings: LocalTrainerSettings) {

@@ -25,10 +25,10 @@ export class TrainingStore {
     await this.db.updateTable('training_jobs').set(patch).where('id', '=', id).execute();
   }
 
-  /** Jobs a stopped gateway left unfinished: each becomes failed, naming the state it was in. Returns how many. */
-  async failInterrupted(now: string): Promise<number> {
-    const rows = await this.db.selectFrom('training_jobs').select(['id', 'state'])
-      .where('state', 'in', [...ACTIVE_STATES] as TrainingState[]).execute();
+  /** Jobs a stopped gateway left unfinished (but those in `except`, re-attached): each becomes failed, naming the state it was in. Returns how many. */
+  async failInterrupted(now: string, except: ReadonlySet<string> = new Set()): Promise<number> {
+    const rows = (await this.db.selectFrom('training_jobs').select(['id', 'state'])
+      .where('state', 'in', [...ACTIVE_STATES] as TrainingState[]).execute()).filter((row) => !except.has(row.id));
     for (const row of rows) {
       await this.update(row.id, { state: 'failed', finished_at: now, error: `the gateway restarted while the job was ${row.state}` });
     }

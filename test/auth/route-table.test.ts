@@ -63,7 +63,7 @@ describe('route table', () => {
       const anonymous = await fetch(target, { method });
       assert.equal(anonymous.status, 401, `${method} ${url} without a key`);
       assert.match(anonymous.headers.get('www-authenticate') ?? '', /Bearer realm="corral"/, `${method} ${url} challenges`);
-      if (auth === 'service-token') {
+      if (auth === 'service-token' || auth === 'training-token') {
         // An API key, even the admin's, is not a service's launch token.
         assert.equal((await fetch(target, { method, headers: bearer(server.adminKey) })).status, 401, `${method} ${url} with an API key`);
       } else {

@@ -190,7 +190,7 @@ describe('GET /openapi.json', () => {
       }
       secured++;
       assert.ok(o.responses['401'], `${where} documents 401`);
-      if (route.auth === 'service-token') {
+      if (route.auth === 'service-token' || route.auth === 'training-token') {
         assert.deepEqual(o.security, [{ serviceToken: [] }], where);
         continue;
       }

@@ -231,15 +231,15 @@ describe('training on the local profile', () => {
       assert.equal(body.error, code);
       assert.match(body.http_status.description, message);
     }
-    // A profile that is not local: not yet.
+    // A box profile: not yet (Slurm profiles train: test/training/train-slurm.test.ts).
     const created = await fetch(`${server.url}/api/profiles`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'cluster', type: 'slurm', host: 'localhost', user: 'root', home_dir: '/tmp/corral-cluster' }),
+      body: JSON.stringify({ name: 'lab', type: 'command', instances: 'box-a', start_command: '/bin/true', stop_command: '/bin/true', status_command: '/bin/true' }),
     });
     assert.equal(created.status, 201, await created.clone().text());
-    const slurm = await train(server.url, '/api/v1/train/x/x.onnx', { script: fixture('train_no_output.py'), fields: { profile: 'cluster' } });
-    assert.equal(slurm.status, 400);
-    assert.equal(((await slurm.json()) as { http_status: { description: string } }).http_status.description, 'training on slurm profiles is not supported yet; use a local profile.');
+    const boxes = await train(server.url, '/api/v1/train/x/x.onnx', { script: fixture('train_no_output.py'), fields: { profile: 'lab' } });
+    assert.equal(boxes.status, 400);
+    assert.equal(((await boxes.json()) as { http_status: { description: string } }).http_status.description, 'training on command profiles is not supported yet; use a local or slurm profile.');
     // None of the refused requests left a job behind.
     const jobs = await (await fetch(`${server.url}/api/v1/train/jobs`)).json() as JobView[];
     assert.equal(jobs.filter((j) => j.tag === 'x').length, 0);

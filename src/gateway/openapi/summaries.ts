@@ -24,7 +24,8 @@ export const SUMMARIES: Record<string, string> = {
   'GET /api/v1/train/jobs': 'Training jobs, newest first.',
   'GET /api/v1/train/jobs/:id': 'One training job: state, times, exit code, error, registered model version.',
   'GET /api/v1/train/jobs/:id/logs': "A training job's stdout and stderr as plain text; ?follow=1 streams it until the job ends.",
-  'DELETE /api/v1/train/jobs/:id': 'Cancel a queued or running training job (its whole process group is stopped).',
+  'DELETE /api/v1/train/jobs/:id': 'Cancel a queued or running training job (its whole process group is stopped; on Slurm, scancel).',
+  'PUT /api/v1/train/jobs/:id/output': "A Slurm training job uploads its model (the body, application/octet-stream) with the job's own upload token, while the job runs; it is then validated and registered.",
 
   'GET /v2': 'Server metadata.',
   'GET /v2/health/live': 'Liveness: the gateway answers.',

@@ -2,7 +2,7 @@ import type { SwaggerTransformObject } from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import type { OpenAPIV3 } from 'openapi-types';
 import { ERROR_CATALOG, type ErrorCode } from '../../errors/index.js';
-import type { RouteAuth } from '../security/route-auth.js';
+import { isJobToken, type RouteAuth } from '../security/route-auth.js';
 import { GATEWAY, familyOfPlugin, ownPluginName, topPlugin, type Family } from './families.js';
 import { sampleErrorBody, schemaOfSample } from './error-schema.js';
 import { SUMMARIES } from './summaries.js';
@@ -13,7 +13,7 @@ export const SECURITY_SCHEMES: Record<string, OpenAPIV3.SecuritySchemeObject> = 
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key in `X-API-Key`.' },
   basic: { type: 'http', scheme: 'basic', description: "HTTP Basic with the API key as the password and any user name (Laminoid's `curl -u sloth:<key>`)." },
   token: { type: 'apiKey', in: 'query', name: 'token', description: 'An API key in `?token=` (GET routes only: event streams, links).' },
-  serviceToken: { type: 'http', scheme: 'bearer', description: "A cluster job's launch token (or the host credential derived from it), never an API key." },
+  serviceToken: { type: 'http', scheme: 'bearer', description: "A cluster job's launch token (or the host credential derived from it), or a training job's upload token; never an API key." },
 };
 
 // Private extension fields the transform leaves on an operation for transformObject, which removes them.
@@ -33,6 +33,7 @@ function familyOf(instance: FastifyInstance, root: FastifyInstance): Family {
 function describeAuth(auth: RouteAuth | undefined): string {
   if (auth === 'public') return 'Public: no API key needed.';
   if (auth === 'service-token') return "Needs the service's cluster launch token (`service-token`); an API key, even an admin's, is refused.";
+  if (auth === 'training-token') return "Needs the training job's upload token (`training-token`), which only its Slurm batch script holds; an API key, even an admin's, is refused.";
   return `Needs an API key with the \`${auth}\` scope${auth === 'admin' ? '' : " (or `admin`, which implies every scope)"}.`;
 }
 
@@ -85,7 +86,7 @@ export function openApiHooks(root: FastifyInstance, origins: RouteOrigins) {
     const auth = route.config?.auth;
     const method = Array.isArray(route.method) ? route.method[0]! : route.method;
     const anyKey = [{ bearer: [] }, { apiKey: [] }, { basic: [] }, ...(method === 'GET' ? [{ token: [] }] : [])];
-    const security = auth === 'public' ? [] : auth === 'service-token' ? [{ serviceToken: [] }] : anyKey;
+    const security = auth === 'public' ? [] : isJobToken(auth) ? [{ serviceToken: [] }] : anyKey;
     return {
       url,
       schema: {
@@ -163,11 +164,11 @@ function errorResponses(op: OpenAPIV3.OperationObject & Record<string, unknown>,
   const wanted = new Map<number, ErrorCode[]>();
   if (hasBody || params.length > 0) wanted.set(400, codesOf(400));
   if (secured) wanted.set(401, codesOf(401));
-  if ((secured && scope !== 'service-token') || WRITES.has(method)) wanted.set(403, codesOf(403));
+  if ((secured && !isJobToken(scope)) || WRITES.has(method)) wanted.set(403, codesOf(403));
   if (params.some((p) => p.in === 'path') || path.includes('{')) wanted.set(404, codesOf(404));
   if (hasBody) { wanted.set(413, codesOf(413)); wanted.set(415, codesOf(415)); }
   wanted.set(421, codesOf(421));
-  if (secured && scope !== 'service-token') wanted.set(429, codesOf(429, scope === 'infer' ? undefined : ['RATE_LIMITED', 'CONCURRENCY_LIMITED']));
+  if (secured && !isJobToken(scope)) wanted.set(429, codesOf(429, scope === 'infer' ? undefined : ['RATE_LIMITED', 'CONCURRENCY_LIMITED']));
   wanted.set(500, codesOf(500));
   if (scope === 'infer') { wanted.set(503, codesOf(503, ['NO_WORKERS', 'SERVICE_NOT_READY', 'INFERENCE_FAILED'])); wanted.set(504, codesOf(504)); }
 

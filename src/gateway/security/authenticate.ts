@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onResponseHookHandler } from 'fastify';
-import type { RouteAuth } from './route-auth.js';
+import { isJobToken, type RouteAuth } from './route-auth.js';
 import { admit, presentedSecret, presentedSession, Principal, type Scope } from '../../auth/index.js';
 import { sameDigest, sha256Hex } from '../../auth/key-secret.js';
 import { CorralError, toCorralError } from '../../errors/index.js';
@@ -37,10 +37,11 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     const internal = internalCalls.take(req);
     if (internal) {
       req.principal = internal;
-      if (decision !== 'service-token') assertScope(internal, decision);
+      if (!isJobToken(decision)) assertScope(internal, decision);
       return;
     }
     if (decision === 'service-token') return checkServiceToken(req, corral);
+    if (decision === 'training-token') return checkTrainingToken(req, corral);
     if (config.auth.mode === 'off') return;
 
     let found: Principal | Promise<Principal>;
@@ -99,7 +100,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
     };
     route.onRequest = [...asList(route.onRequest), onRequest];
     // Requests per key name and status; requests without a (valid) key count under key="".
-    if (countPerKey && decision !== 'public' && decision !== 'service-token') route.onResponse = [...asList(route.onResponse), onResponse];
+    if (countPerKey && decision !== 'public' && !isJobToken(decision)) route.onResponse = [...asList(route.onResponse), onResponse];
   });
 }
 
@@ -132,5 +133,16 @@ function checkServiceToken(req: FastifyRequest, corral: Corral): void {
   if (secret === undefined) throw new CorralError('UNAUTHENTICATED', 'This route is for the service host a cluster job runs; it needs that job\'s service token.', { headers: CHALLENGE });
   if (!service?.tokenHash || !sameDigest(sha256Hex(secret), service.tokenHash)) {
     throw new CorralError('INVALID_API_KEY', 'Wrong service token for this service.', { headers: CHALLENGE });
+  }
+}
+
+/** A training job's output: the Slurm job that was submitted for it, proven by the upload token only its batch script holds. */
+async function checkTrainingToken(req: FastifyRequest, corral: Corral): Promise<void> {
+  const id = (req.params as { id?: string }).id ?? '';
+  const secret = presentedSecret(req);
+  if (secret === undefined) throw new CorralError('UNAUTHENTICATED', "This route is for the Slurm job of a training job; it needs that job's upload token.", { headers: CHALLENGE });
+  const hash = await corral.training.uploadTokenHash(id);
+  if (!hash || !sameDigest(sha256Hex(secret), hash)) {
+    throw new CorralError('INVALID_API_KEY', 'Wrong upload token for this training job.', { headers: CHALLENGE });
   }
 }

@@ -77,12 +77,23 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
 
 /**
  * The training jobs: list, one job, its log (plain text; ?follow=1 streams it
- * until the job ends) and cancel. Corral's own JSON and error envelope.
+ * until the job ends) and cancel; and the upload of a Slurm job's model
+ * (PUT .../output, with the job's own token). Corral's own JSON and error envelope.
  */
 export const trainingJobRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = async (app, { corral }) => {
   const { training } = corral;
   const open = new Set<() => void>();
   app.addHook('preClose', async () => { for (const finish of [...open]) finish(); });
+  // The model a Slurm job uploads: the body stays a stream (the route writes it to disk with the upload limit).
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+  app.put('/api/v1/train/jobs/:id/output', { schema: { params: IdParams }, config: { auth: 'training-token' } }, async (req) => {
+    if (!(req.body instanceof Readable)) {
+      throw new CorralError('UNSUPPORTED_MEDIA_TYPE', 'Send the model file as the body, with Content-Type: application/octet-stream.');
+    }
+    const declared = Number(req.headers['content-length']);
+    return training.receiveOutput(req.params.id, req.body, corral.config.maxUploadBytes, Number.isFinite(declared) ? declared : undefined);
+  });
 
   app.get('/api/v1/train/jobs', { config: { auth: 'read' } }, async () => training.list());
   app.get('/api/v1/train/jobs/:id', { schema: { params: IdParams }, config: { auth: 'read' } }, async (req) => training.get(req.params.id));

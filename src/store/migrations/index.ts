@@ -6,6 +6,7 @@ import * as m0004 from './0004-auth.js';
 import * as m0005 from './0005-model-timeout.js';
 import * as m0006 from './0006-service-wake.js';
 import * as m0007 from './0007-training-jobs.js';
+import * as m0008 from './0008-training-slurm.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005-model-timeout': m0005,
   '0006-service-wake': m0006,
   '0007-training-jobs': m0007,
+  '0008-training-slurm': m0008,
 };
