@@ -70,6 +70,13 @@ export const JOB_ID = /^\d+(?:_\d+)?(?:\+\d+)?$/;
 export const INVALID_JOB = /invalid job id/i;
 export const ALREADY_DONE = /already completing or completed|job\/step already|invalid job id/i;
 
+/** scancel; a job that has already ended (or that Slurm forgot) counts as cancelled. Throws when scancel itself fails. */
+export async function cancelSlurmJob(runner: CommandRunner, jobId: string): Promise<void> {
+  const scancel = ['scancel', jobId];
+  const result = await runner.run(scancel);
+  if (result.code !== 0 && !ALREADY_DONE.test(result.stderr)) throw new SlurmCommandError('scancel failed', scancel, result);
+}
+
 /** Splits `scontrol -o show job` output (Key=Value pairs on one line) into fields. */
 export function parseScontrolJob(line: string): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -205,9 +212,7 @@ export class SlurmLauncher implements Launcher {
 
   async stop(jobId: string): Promise<void> {
     this.#assertJobId(jobId);
-    const scancel = ['scancel', jobId];
-    const result = await this.runner.run(scancel);
-    if (result.code !== 0 && !ALREADY_DONE.test(result.stderr)) throw new SlurmCommandError('scancel failed', scancel, result);
+    await cancelSlurmJob(this.runner, jobId);
   }
 
   #assertJobId(jobId: string): void {

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { shellJoin, shellQuote, type CommandRunner } from '../launchers/command-runner.js';
 import { assertWorkDir, sbatchDirectives } from '../launchers/sbatch-script.js';
 import {
-  ALREADY_DONE, INVALID_JOB, JOB_ID, READ_LOG, SlurmCommandError, WRITE_SCRIPT, parseScontrolJob, parseSqueueLine,
+  INVALID_JOB, JOB_ID, cancelSlurmJob, READ_LOG, SlurmCommandError, WRITE_SCRIPT, parseScontrolJob, parseSqueueLine,
 } from '../launchers/slurm-launcher.js';
 import { describeExitCode, mapSlurmState, normalizeSlurmState } from '../launchers/slurm-state.js';
 import type { Profile } from '../profiles/index.js';
@@ -218,12 +218,6 @@ export class SlurmTrainer implements Trainer {
     return fromSqueue;
   }
 
-  private async cancel(jobId: string): Promise<void> {
-    const scancel = ['scancel', jobId];
-    const result = await this.runner.run(scancel);
-    if (result.code !== 0 && !ALREADY_DONE.test(result.stderr)) throw new SlurmCommandError('scancel failed', scancel, result);
-  }
-
   /** Reads the job's log from `offset` on: { next offset, text }. */
   private async readLog(id: string, offset: number): Promise<{ next: number; text: string }> {
     const log = `${this.stageDir(id)}/train.log`;
@@ -304,7 +298,7 @@ export class SlurmTrainer implements Trainer {
         if (stopped) return { kind: 'stopped' };
         return { kind: 'exited', exitCode: null, error: `submitting the job to Slurm on ${this.runner.target} failed: ${(err as Error).message}` };
       }
-      if (stopped) await this.cancel(jobId).catch((err: Error) => run.note(`warning: ${err.message}`));
+      if (stopped) await cancelSlurmJob(this.runner, jobId).catch((err: Error) => run.note(`warning: ${err.message}`));
       let failures = 0;
       for (;;) {
         if (detached) return { kind: 'stopped' };
@@ -334,7 +328,7 @@ export class SlurmTrainer implements Trainer {
         if (stopped) return;
         stopped = true;
         if (jobId !== undefined) {
-          this.cancel(jobId).catch((err: Error) => run.note(`warning: ${err.message}`));
+          cancelSlurmJob(this.runner, jobId).catch((err: Error) => run.note(`warning: ${err.message}`));
           wake?.();
         }
       },

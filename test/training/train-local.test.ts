@@ -13,6 +13,7 @@ import { waitFor } from '../helpers/scale-out.js';
 import { createMemoryCgroup } from '../../src/training/memory-cgroup.js';
 import {
   fixture, getJob, jobLog, printedPredictions, processExists, startTrainingServer, submit, train, waitForJob, WHEELS, type JobView,
+  readToEnd, readUntil,
 } from './training-helpers.js';
 
 let server: TestServer;
@@ -187,21 +188,11 @@ describe('training on the local profile', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (!text.includes('epoch 1/1 done, waiting for go\n')) {
-      const { value, done } = await reader.read();
-      assert.equal(done, false, `the stream ended before the line: ${text}`);
-      text += decoder.decode(value, { stream: true });
-    }
+    let text = await readUntil(reader, 'epoch 1/1 done, waiting for go\n');
     // The job cannot have ended: it waits for this file.
     assert.equal((await getJob(server.url, id)).state, 'running');
     writeFileSync(join(jobDir(id), 'output', 'go'), '');
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
+    text = await readToEnd(reader, text);
     assert.match(text, /saved\n/);
     assert.match(text, /\[corral\] state: registered \(version 1\)\n$/);
     assert.equal((await getJob(server.url, id)).state, 'registered');

@@ -18,7 +18,7 @@ import { LocalCommandRunner } from '../../src/launchers/command-runner.js';
 import type { Profile } from '../../src/profiles/index.js';
 import { SlurmTrainer } from '../../src/training/slurm-trainer.js';
 import { waitFor } from '../helpers/scale-out.js';
-import { fixture, getJob, jobLog, printedPredictions, PYTHON, submit, waitForJob, WHEELS } from './training-helpers.js';
+import { fixture, getJob, jobLog, printedPredictions, PYTHON, readToEnd, readUntil, submit, waitForJob, WHEELS } from './training-helpers.js';
 
 const JOB_NAMES = ['corral-train-iris-ssh', 'corral-train-with-reqs', 'corral-train-iris-slurm', 'corral-train-broken', 'corral-train-sleepy', 'corral-train-waiting', 'corral-train-restart'];
 
@@ -262,21 +262,11 @@ describe('training on a Slurm profile', () => {
     const res = await fetch(`${gateway.url}/api/v1/train/jobs/${id}/logs?follow=1`);
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (!text.includes('epoch 1/1 done, waiting for go\n')) {
-      const { value, done } = await reader.read();
-      assert.equal(done, false, `the stream ended before the line: ${text}`);
-      text += decoder.decode(value, { stream: true });
-    }
+    let text = await readUntil(reader, 'epoch 1/1 done, waiting for go\n');
     assert.equal((await getJob(gateway.url, id)).state, 'running');
     assert.match(await jobLog(gateway.url, id), /epoch 1\/1 done, waiting for go\n/);
     writeFileSync(join(stageDir(id), 'output', 'go'), '');
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
+    text = await readToEnd(reader, text);
     assert.match(text, /saved\n/);
     assert.match(text, /\[corral\] state: registered \(version 1\)\n$/);
   });

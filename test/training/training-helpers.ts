@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /**
  * Shared by the training suites: a gateway whose training jobs run Debian's
  * Python (/usr/bin/python3 with scikit-learn, onnx and torch from apt), and
@@ -97,3 +98,24 @@ export const processExists = (pid: number) => {
     return false;
   }
 };
+
+/** Reads a streamed body until its text includes `line` (fails if it ends first); returns the text so far. */
+export async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, line: string, text = ''): Promise<string> {
+  const decoder = new TextDecoder();
+  while (!text.includes(line)) {
+    const { value, done } = await reader.read();
+    assert.equal(done, false, `the stream ended before the line: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+/** Reads a streamed body to its end, after `text`. */
+export async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>, text = ''): Promise<string> {
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += decoder.decode(value, { stream: true });
+  }
+}
