@@ -131,7 +131,9 @@ export class BoxLauncher implements Launcher {
 
   async readLog(serviceId: string, offset: number, maxBytes: number): Promise<{ start: number; next: number; text: string }> {
     assertServiceId(serviceId);
-    const address = [...this.#addresses.entries()].at(-1)?.[1] ?? this.#options.profile.host;
+    // The box of the service's latest job (a service's jobs may have run on different boxes).
+    const jobId = [...this.#services].filter(([, id]) => id === serviceId).at(-1)?.[0];
+    const address = (jobId !== undefined ? this.#addresses.get(jobId) : undefined) ?? this.#options.profile.host;
     if (!address) return { start: 0, next: 0, text: '' };
     const log = `${this.#workDir}/${serviceId}.log`;
     const read = await this.#options.runnerFor(address).run(['sh', '-c', 'tail -c +$(($2 + 1)) -- "$1" 2>/dev/null | head -c "$3"', 'sh', log, String(Math.max(0, Math.trunc(offset))), String(Math.max(1, Math.trunc(maxBytes)))]);

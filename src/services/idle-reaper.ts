@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Periodic } from './periodic.js';
 import type { ServiceRegistry } from './service-registry.js';
 import type { ServiceRunner } from './service-runner.js';
 
@@ -19,46 +20,43 @@ export interface IdleReaperOptions {
  * model unloaded or its job cancelled). The next request wakes it.
  */
 export class IdleReaper {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
   private readonly now: () => number;
+  private readonly periodic: Periodic<string[]>;
 
   constructor(private readonly options: IdleReaperOptions) {
     this.now = options.now ?? Date.now;
+    this.periodic = new Periodic(() => this.check(), [], options.intervalMs ?? 2000);
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? 2000);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
   /** Puts every service idle long enough to sleep; resolves with the names of those that went SLEEPING. */
-  async tick(): Promise<string[]> {
-    if (this.ticking) return [];
-    this.ticking = true;
+  tick(): Promise<string[]> {
+    return this.periodic.tick();
+  }
+
+  private async check(): Promise<string[]> {
     const slept: string[] = [];
-    try {
-      const now = this.now();
-      for (const service of this.options.registry.list()) {
-        if (service.fromRepository || service.status !== 'RUNNING' || !service.idleMinutes || service.idleMinutes <= 0) continue;
-        const { inFlight, lastActiveMs } = this.options.runner.activity(service.id);
-        if (inFlight > 0) continue;
-        const stored = service.lastRequestAt ? Date.parse(service.lastRequestAt) : 0;
-        const lastActive = Math.max(lastActiveMs, Date.parse(service.updatedAt), stored);
-        if (now - lastActive < service.idleMinutes * 60_000) continue;
-        try {
-          const after = await this.options.runner.sleep(service);
-          if (after?.status === 'SLEEPING') slept.push(service.name);
-        } catch (err) {
-          this.options.logger?.warn({ service: service.name, err: (err as Error).message }, 'could not put the idle service to sleep');
-        }
+    const now = this.now();
+    for (const service of this.options.registry.list()) {
+      if (service.fromRepository || service.status !== 'RUNNING' || !service.idleMinutes || service.idleMinutes <= 0) continue;
+      const { inFlight, lastActiveMs } = this.options.runner.activity(service.id);
+      if (inFlight > 0) continue;
+      const stored = service.lastRequestAt ? Date.parse(service.lastRequestAt) : 0;
+      const lastActive = Math.max(lastActiveMs, Date.parse(service.updatedAt), stored);
+      if (now - lastActive < service.idleMinutes * 60_000) continue;
+      try {
+        const after = await this.options.runner.sleep(service);
+        if (after?.status === 'SLEEPING') slept.push(service.name);
+      } catch (err) {
+        this.options.logger?.warn({ service: service.name, err: (err as Error).message }, 'could not put the idle service to sleep');
       }
-    } finally {
-      this.ticking = false;
     }
     return slept;
   }

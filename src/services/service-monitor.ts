@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Periodic } from './periodic.js';
 import type { JobReport } from '../launchers/launcher.js';
 import type { LauncherFactory } from './service-runner.js';
 import type { ProfileStore } from '../profiles/index.js';
@@ -78,50 +79,48 @@ const unchanged = (a: ServiceRecord, b: ServiceRecord) =>
  * older report; the next tick decides on fresh data.
  */
 export class ServiceMonitor {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
+  private readonly periodic: Periodic<void>;
 
   constructor(
     private readonly registry: ServiceRegistry,
     private readonly profiles: ProfileStore,
     private readonly launcherFor: LauncherFactory,
     private readonly logger: Logger,
-    private readonly intervalMs = 2000,
-  ) {}
+    intervalMs = 2000,
+  ) {
+    this.periodic = new Periodic(() => this.check(), undefined, intervalMs);
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
-  async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      for (const service of this.registry.list()) {
-        if (service.profile === 'local' || !service.jobId || !ACTIVE.has(service.status)) continue;
-        try {
-          const report = await this.launcherFor(this.profiles.get(service.profile)).status(service.jobId);
-          await withServiceLock(service.id, async () => {
-            const current = this.registry.find(service.id);
-            if (!current || !unchanged(current, service)) return;
-            const change = statusChange(current, report);
-            if (!change) return;
-            if (change.status === 'SUBMITTED' && current.status !== 'SUBMITTED') {
-              this.logger.warn({ service: service.name, job: service.jobId, reason: change.details.reason }, 'job requeued: service back to SUBMITTED');
-            }
-            await this.registry.setStatus(service.id, change.status, change.details);
-          });
-        } catch (err) {
-          this.logger.warn({ service: service.name, err: (err as Error).message }, 'could not poll the scheduler');
-        }
+  tick(): Promise<void> {
+    return this.periodic.tick();
+  }
+
+  private async check(): Promise<void> {
+    for (const service of this.registry.list()) {
+      if (service.profile === 'local' || !service.jobId || !ACTIVE.has(service.status)) continue;
+      try {
+        const report = await this.launcherFor(this.profiles.get(service.profile)).status(service.jobId);
+        await withServiceLock(service.id, async () => {
+          const current = this.registry.find(service.id);
+          if (!current || !unchanged(current, service)) return;
+          const change = statusChange(current, report);
+          if (!change) return;
+          if (change.status === 'SUBMITTED' && current.status !== 'SUBMITTED') {
+            this.logger.warn({ service: service.name, job: service.jobId, reason: change.details.reason }, 'job requeued: service back to SUBMITTED');
+          }
+          await this.registry.setStatus(service.id, change.status, change.details);
+        });
+      } catch (err) {
+        this.logger.warn({ service: service.name, err: (err as Error).message }, 'could not poll the scheduler');
       }
-    } finally {
-      this.ticking = false;
     }
   }
 }
