@@ -47,12 +47,19 @@ const folders = (process.env.MUTATE ?? Object.keys(FOLDERS).join(',')).split(','
   return FOLDERS[name];
 });
 
+// `MUTATE_FILES=src/workers/worker-pool.ts` narrows a run to some files of the chosen
+// folders, with a report of its own: a long folder can run in pieces, and a piece that
+// finished keeps its results if a later one is stopped (the score reads the newest
+// report for each file).
+const only = process.env.MUTATE_FILES?.split(',').filter(Boolean);
+const reportName = [(process.env.MUTATE ?? 'all').replaceAll(',', '+'), ...(only ?? []).map((f) => f.replace(/^src\//, '').replace(/\.ts$/, '').replaceAll('/', '-'))].join('+');
+
 export default {
   ...shared,
-  mutate: [...folders.flatMap((f) => f.mutate), '!src/**/index.ts'],
+  mutate: only ?? [...folders.flatMap((f) => f.mutate), '!src/**/index.ts'],
   tap: {
     nodeArgs: ['-r', '{{hookFile}}', '--import', 'tsx', '{{testFile}}'],
     testFiles: [...new Set(folders.flatMap((f) => f.tests))],
   },
-  jsonReporter: { fileName: `reports/mutation/${(process.env.MUTATE ?? 'all').replaceAll(',', '+')}.json` },
+  jsonReporter: { fileName: `reports/mutation/${reportName}.json` },
 };

@@ -308,15 +308,19 @@ describe('scale-out through Redis', () => {
     }
     assert.equal(specs.filter((s) => s.kind === 'encoder').length, ENCODER_JOBS);
     const activeKey = `${prefix}:infer.encoder-long:active`;
-    const ids = await mapLimit(specs, 16, async (s) => (await submitJob(server.url, s.kind === 'encoder'
+    // Watch for the moment while the jobs are still being submitted: on a fast machine the
+    // encoder jobs can all be done before the last of the 224 submissions returns.
+    const submitting = mapLimit(specs, 16, async (s) => (await submitJob(server.url, s.kind === 'encoder'
       ? { service: 'encoder-long', input: encoderBody(s.job) }
       : { service: 'iris.onnx', input: irisBody(s.rows.map((r) => IRIS[r]!)) }, 60_000)).id);
+    submitting.catch(() => undefined); // awaited below; a failure there fails the test
 
     // Both workers have an encoder batch running (each takes one at a time): kill w1 now.
     await waitFor('an encoder batch active on each worker', async () => (await redis.llen(activeKey)) >= 2, 60_000, 5);
     w1.child.kill('SIGKILL');
     const killedAt = Date.now();
     await w1.exited;
+    const ids = await submitting;
 
     const done = await waitForJobs(server.url, ids, 120_000);
     specs.forEach((s, k) => {
