@@ -1,6 +1,6 @@
 import type { JobView } from '../jobs/job.js';
 import type { ProfileBox } from '../boxes/box-controller.js';
-import type { WorkerInfo } from '../queue/dispatcher.js';
+import type { WorkerInfo } from '../dispatch/inference-dispatcher.js';
 import type { ModelRecord } from '../repository/model-record.js';
 import type { ServiceRecord } from '../services/service-record.js';
 

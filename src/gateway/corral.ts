@@ -4,7 +4,7 @@ import { EventHub } from '../events/index.js';
 import { configFilePath, databasePath, modelsDir, readModelOverrides, type CorralConfig } from '../config/index.js';
 import { InferenceService } from '../inference/index.js';
 import { createMetrics, type CorralMetrics } from '../metrics/index.js';
-import type { InferenceDispatcher } from '../queue/dispatcher.js';
+import type { InferenceDispatcher } from '../dispatch/inference-dispatcher.js';
 import { ModelRepository } from '../repository/index.js';
 import { join } from 'node:path';
 import { launcherFactory, runOnProfile } from '../launchers/launcher-for-profile.js';

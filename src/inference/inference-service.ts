@@ -4,7 +4,7 @@ import type { BatchCodec } from '../batching/batch-codec.js';
 import { DynamicBatcher, tensorCodecFor } from '../batching/index.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
-import type { InferenceDispatcher, RunLimits } from '../queue/dispatcher.js';
+import type { InferenceDispatcher, RunLimits } from '../dispatch/inference-dispatcher.js';
 import { hasBatchDimension, modelRef, type ModelRecord, type ModelRepository } from '../repository/index.js';
 import type { OnnxRequest } from '../runtimes/onnx/onnx-runtime.js';
 import type { TensorMap } from '../runtimes/tensor.js';

@@ -5,7 +5,7 @@ import { CorralError, ERROR_CATALOG, type ErrorCode } from '../errors/index.js';
 import type { EventHub } from '../events/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
-import type { InferenceDispatcher, RunLimits, WorkerInfo } from './dispatcher.js';
+import type { InferenceDispatcher, RunLimits, WorkerInfo } from '../dispatch/inference-dispatcher.js';
 import { connectRedis } from './redis-connection.js';
 import { RedisNames, refName } from './redis-names.js';
 import { readHeartbeats, type Heartbeat } from './worker-heartbeat.js';

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
-import type { WorkerInfo } from '../queue/dispatcher.js';
+import type { WorkerInfo } from '../dispatch/inference-dispatcher.js';
 import type { FromWorker, ToWorker, WorkerErrorKind } from './protocol.js';
 
 /** The worker exited while a request was in flight; the request may be retried elsewhere. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { CorralError } from '../errors/index.js';
 import type { EventHub } from '../events/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
-import type { InferenceDispatcher, RunLimits, WorkerInfo } from '../queue/dispatcher.js';
+import type { InferenceDispatcher, RunLimits, WorkerInfo } from '../dispatch/inference-dispatcher.js';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
 import { WorkerCrashedError, WorkerHandle, WorkerRequestError, WorkerTimeoutError } from './worker-handle.js';
 

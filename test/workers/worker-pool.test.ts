@@ -16,7 +16,7 @@ import pino, { type Logger } from 'pino';
 import { CorralError } from '../../src/errors/index.js';
 import { EventHub, type HubEvent } from '../../src/events/index.js';
 import { createMetrics, type CorralMetrics } from '../../src/metrics/index.js';
-import type { RunLimits, WorkerInfo } from '../../src/queue/dispatcher.js';
+import type { RunLimits, WorkerInfo } from '../../src/dispatch/inference-dispatcher.js';
 import type { ModelRef } from '../../src/runtimes/runtime.js';
 import { WorkerPool, type WorkerPoolOptions } from '../../src/workers/index.js';
 import { WorkerCrashedError, WorkerHandle, WorkerTimeoutError } from '../../src/workers/worker-handle.js';

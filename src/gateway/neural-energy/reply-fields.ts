@@ -1,5 +1,5 @@
 import type { ServiceRecord } from '../../services/index.js';
-import type { WorkerInfo } from '../../queue/dispatcher.js';
+import type { WorkerInfo } from '../../dispatch/inference-dispatcher.js';
 import { VERSION } from '../version.js';
 
 /** Neural Energy's `time`: `YYYY-MM-DD HH:MM:SS`, UTC. */

@@ -1,6 +1,6 @@
 import { freemem, totalmem } from 'node:os';
 import type { Principal } from '../../auth/index.js';
-import type { WorkerInfo } from '../../queue/dispatcher.js';
+import type { WorkerInfo } from '../../dispatch/inference-dispatcher.js';
 import type { ServiceRegistry } from '../../services/index.js';
 import { neTime } from './reply-fields.js';
 import { VERSION } from '../version.js';

@@ -1,0 +1,1 @@
+export type { InferenceDispatcher, RunLimits, WorkerInfo } from './inference-dispatcher.js';
