@@ -11,7 +11,5 @@ export { admit } from './quota/admission.js';
 export { FailedAuthLimiter } from './quota/failed-auth-limiter.js';
 export { MemoryQuotaStore } from './quota/memory-quota-store.js';
 export type { QuotaStore } from './quota/quota-store.js';
-export { RedisQuotaStore } from './quota/redis-quota-store.js';
-export { RedisKeyChanges } from './redis-key-changes.js';
 export { parseScopes, SCOPES, type Scope } from './scopes.js';
 export { adminKeyPath, ensureAdminKey } from './admin-key.js';

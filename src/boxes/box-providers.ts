@@ -1,8 +1,8 @@
 import { CorralError } from '../errors/index.js';
 import { instancesOf, type Profile } from '../profiles/index.js';
-import type { BoxProvider } from './box-provider.js';
+import type { BoxProvider, BoxStatus } from './box-provider.js';
 import { CommandProvider } from './command-provider.js';
-import { Ec2Provider } from './ec2-provider.js';
+import type { Ec2ProviderOptions } from './ec2-provider.js';
 import { GceProvider } from './gce-provider.js';
 import { gceTokenSource } from './gce-token.js';
 
@@ -28,7 +28,7 @@ function providerFor(profile: Profile): BoxProvider {
   switch (profile.type) {
     case 'ec2':
       if (!profile.region) throw lacking('region');
-      return new Ec2Provider({ region: profile.region, instances, endpointUrl: profile.endpointUrl });
+      return lazyEc2({ region: profile.region, instances, endpointUrl: profile.endpointUrl });
     case 'gce':
       if (!profile.project) throw lacking('project');
       if (!profile.zone) throw lacking('zone');
@@ -41,4 +41,20 @@ function providerFor(profile: Profile): BoxProvider {
     default:
       throw new CorralError('BAD_REQUEST', `Profile '${profile.name}' is a ${profile.type} profile, not a box profile (gce, ec2 or command).`);
   }
+}
+
+/**
+ * The AWS SDK's EC2 client is about 90 MB resident once imported: it is loaded on an
+ * ec2 profile's first call, so a gateway without one never pays for it.
+ */
+function lazyEc2(options: Ec2ProviderOptions): BoxProvider {
+  let provider: Promise<BoxProvider> | undefined;
+  const load = () => (provider ??= import('./ec2-provider.js').then(({ Ec2Provider }) => new Ec2Provider(options)));
+  return {
+    type: 'ec2',
+    list: async (): Promise<BoxStatus[]> => (await load()).list(),
+    status: async (instance) => (await load()).status(instance),
+    start: async (instance) => (await load()).start(instance),
+    stop: async (instance) => (await load()).stop(instance),
+  };
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import ora from 'ora';
 import { api, gatewayOf, type Gateway } from './api-client.js';
 import { EXIT, ExitError } from './exit-error.js';
 import { printRecord, printTable } from './output.js';
 import { wholeNumber } from './parse-flags.js';
+import { startSpinner } from './wait-for-state.js';
 
 interface BoxView { profile: string; instance: string; state: string; zone: string | null; address: string | null; provider_state: string | null; reason: string | null }
 
@@ -16,7 +16,7 @@ const boxPath = (profile: string, instance: string) => `/api/boxes/${encodeURICo
  */
 export async function waitForBox(gateway: Gateway, profile: string, instance: string, target: string, timeoutMs: number, pollMs = 1000): Promise<BoxView> {
   const label = `waiting for ${profile}/${instance} to be ${target}`;
-  const spinner = process.stderr.isTTY ? ora({ text: label, stream: process.stderr }).start() : undefined;
+  const spinner = await startSpinner(label);
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

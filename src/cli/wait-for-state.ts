@@ -1,5 +1,15 @@
-import ora from 'ora';
+import type { Ora } from 'ora';
 import { api, type Gateway } from './api-client.js';
+
+/**
+ * A spinner on stderr when it is a terminal (none otherwise). ora is imported only
+ * then, so `corral start` (the gateway) never loads it.
+ */
+export async function startSpinner(label: string): Promise<Ora | undefined> {
+  if (!process.stderr.isTTY) return undefined;
+  const { default: ora } = await import('ora');
+  return ora({ text: label, stream: process.stderr }).start();
+}
 
 interface ServiceState { id: string; name: string; status: string; reason: string | null }
 
@@ -8,7 +18,7 @@ interface ServiceState { id: string; name: string; status: string; reason: strin
  * terminal (silent otherwise). Bounded by `timeoutMs`.
  */
 export async function waitForState(gateway: Gateway, id: string, done: string[], timeoutMs: number, label: string): Promise<ServiceState> {
-  const spinner = process.stderr.isTTY ? ora({ text: label, stream: process.stderr }).start() : undefined;
+  const spinner = await startSpinner(label);
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

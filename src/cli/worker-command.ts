@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { loadConfig } from '../config/index.js';
 import { createMetrics } from '../metrics/index.js';
-import { RemoteWorker } from '../queue/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { api, gatewayOf } from './api-client.js';
 import { EXIT, ExitError } from './exit-error.js';
@@ -26,6 +25,8 @@ export function registerWorkerCommands(program: Command): void {
       const config = loadConfig(process.env);
       const redisUrl = opts.redis ?? config.redisUrl;
       if (!redisUrl) throw new ExitError('Give the Redis URL with --redis redis://host:6379 or CORRAL_REDIS_URL.', EXIT.USAGE);
+      // BullMQ is loaded by this command only, never by `corral start` without Redis.
+      const { RemoteWorker } = await import('../queue/remote-worker.js');
       const logger = pino({ level: config.logLevel, name: 'corral-worker' });
       const pool = new WorkerPool({
         size: 1, home: config.home, allowRemoteModels: config.allowRemoteModels,

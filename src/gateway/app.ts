@@ -112,7 +112,7 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
   await app.register(boxRoutes, { corral });
   await app.register(laminoidControllerRoutes, { corral });
   await app.register(serviceProxyRoutes, { corral, root: () => app });
-  const jobs = createJobQueue(corral, () => app);
+  const jobs = await createJobQueue(corral, () => app);
   app.addHook('onClose', async () => jobs.close());
   await app.register(jobRoutes, { corral, jobs });
   await app.register(eventRoutes, { corral, jobs });

@@ -19,9 +19,8 @@ import { IdleReaper } from '../services/idle-reaper.js';
 import { openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { TrainingManager, trainingSettingsFrom } from '../training/index.js';
-import { BullMqDispatcher } from '../queue/index.js';
 import {
-  AuditLog, Authenticator, redactToken, FailedAuthLimiter, InternalCalls, KeyStore, MemoryQuotaStore, RedisKeyChanges, RedisQuotaStore, type QuotaStore,
+  AuditLog, Authenticator, redactToken, FailedAuthLimiter, InternalCalls, KeyStore, MemoryQuotaStore, type QuotaStore,
 } from '../auth/index.js';
 
 /** Everything one running Corral holds; routes receive it, tests build it. */
@@ -93,8 +92,9 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   });
   // Scale-out: batches go through Redis to `corral worker` processes anywhere; one local
   // process stays only to validate uploads. Otherwise the local pool runs everything.
+  // BullMQ and ioredis (about 30 MB resident) are loaded only in Redis mode.
   const dispatcher: InferenceDispatcher = config.redisUrl
-    ? new BullMqDispatcher({
+    ? new (await import('../queue/bullmq-dispatcher.js')).BullMqDispatcher({
       redisUrl: config.redisUrl, prefix: config.queuePrefix, attempts: config.jobAttempts,
       resultTtlSeconds: config.jobTtlSeconds, maxWaiting: config.maxQueuedJobs, inspector: pool(1), metrics, logger, events,
     })
@@ -122,8 +122,10 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     if (event.type === 'service') logs.stateChanged(event.service);
     else if (event.type === 'service-deleted') logs.forget(event.service.id);
   });
-  const keys = await KeyStore.open(db, config.redisUrl ? new RedisKeyChanges(config.redisUrl, config.queuePrefix) : undefined);
-  const quotas: QuotaStore = config.redisUrl ? new RedisQuotaStore(config.redisUrl, config.queuePrefix) : new MemoryQuotaStore();
+  const keys = await KeyStore.open(db, config.redisUrl
+    ? new (await import('../auth/redis-key-changes.js')).RedisKeyChanges(config.redisUrl, config.queuePrefix) : undefined);
+  const quotas: QuotaStore = config.redisUrl
+    ? new (await import('../auth/quota/redis-quota-store.js')).RedisQuotaStore(config.redisUrl, config.queuePrefix) : new MemoryQuotaStore();
   const corral: Corral = {
     config, logger, db, metrics, events, dispatcher, repository, inference, services, profiles,
     keys, quotas, boxes,

@@ -1,6 +1,6 @@
-import sharp from 'sharp';
 import { CorralError } from '../errors/index.js';
 import type { Tensor, TensorSpec } from '../runtimes/tensor.js';
+import { loadSharp } from './load-sharp.js';
 
 /** Side used when the model leaves height/width free. */
 const DEFAULT_SIDE = 224;
@@ -24,6 +24,7 @@ export async function imageToTensor(image: Buffer, spec: TensorSpec): Promise<Te
   const height = (channelsFirst ? b : a)! > 0 ? (channelsFirst ? b : a)! : DEFAULT_SIDE;
   const width = (channelsFirst ? c : b)! > 0 ? (channelsFirst ? c : b)! : DEFAULT_SIDE;
 
+  const sharp = await loadSharp();
   let pixels: Buffer;
   try {
     let pipeline = sharp(image, { failOn: 'error' }).removeAlpha().resize(width, height, { fit: 'fill' });

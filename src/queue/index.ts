@@ -1,4 +1,3 @@
-export { BullMqDispatcher, type BullMqDispatcherOptions } from './bullmq-dispatcher.js';
 export { RemoteWorker, type RemoteWorkerOptions } from './remote-worker.js';
 export { RedisNames } from './redis-names.js';
 export { connectRedis } from './redis-connection.js';

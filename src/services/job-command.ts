@@ -1,12 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { nodeEntry } from '../config/node-entry.js';
 import type { Profile } from '../profiles/index.js';
 import type { LaunchSpec } from '../launchers/launcher.js';
 import { encodeHostSpec, hostSpecOf } from './host-spec.js';
 import type { ServiceRecord } from './service-record.js';
 import { SERVICE_TOKEN_ENV } from './service-token.js';
 
-const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const MAIN = nodeEntry(import.meta.url, '../cli/main');
 
 /**
  * The job that hosts a service on a cluster: `corral host` with the service's
@@ -20,7 +20,7 @@ export function jobFor(service: ServiceRecord, profile: Profile, gatewayUrl: str
   return {
     serviceId: service.id,
     serviceName: service.name,
-    command: [process.execPath, '--import', import.meta.resolve('tsx'), MAIN, 'host', '--spec', encodeHostSpec(hostSpecOf(service)), '--gateway', gatewayUrl],
+    command: [process.execPath, ...MAIN.execArgv, MAIN.path, 'host', '--spec', encodeHostSpec(hostSpecOf(service)), '--gateway', gatewayUrl],
     env: {
       CORRAL_HOME: join(home, 'jobs', service.id),
       CORRAL_MODEL_CACHE: join(home, 'hub'),

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import type { Logger } from 'pino';
 import type { CorralConfig } from '../config/config.js';
 import { CorralError } from '../errors/index.js';
@@ -19,6 +18,7 @@ import type { EventHub } from '../events/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { ServiceState } from './service-record.js';
 import { WakeGate, WOKEN_BY_REQUEST } from './wake-gate.js';
+import { loadSharp } from '../preprocessing/load-sharp.js';
 
 /** States a request wakes a service from (when it has wake_on_request). */
 const WAKEABLE: ReadonlySet<ServiceState> = new Set(['SLEEPING', 'PREEMPTED', 'TIMEOUT']);
@@ -366,7 +366,7 @@ async function probeInput(task: Task): Promise<unknown> {
     case 'text-generation':
       return { prompt: 'Hello', maxNewTokens: 1 };
     case 'ocr':
-      return { image: await sharp({ create: { width: 32, height: 32, channels: 3, background: 'white' } }).png().toBuffer() };
+      return { image: await (await loadSharp())({ create: { width: 32, height: 32, channels: 3, background: 'white' } }).png().toBuffer() };
     case 'tensor':
       throw new CorralError('INVALID_SERVICE', 'Raw ONNX models are served from the model repository; upload them with PUT /api/v1/models/<name>.');
     default:

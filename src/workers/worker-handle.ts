@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ModelRef, ModelSignature } from '../runtimes/runtime.js';
 import type { WorkerInfo } from '../dispatch/inference-dispatcher.js';
 import type { FromWorker, ToWorker, WorkerErrorKind } from './protocol.js';
+import { nodeEntry } from '../config/node-entry.js';
 
 /** The worker exited while a request was in flight; the request may be retried elsewhere. */
 export class WorkerCrashedError extends Error {}
@@ -24,9 +24,8 @@ export class WorkerRequestError extends Error {
   }
 }
 
-const ENTRY = new URL('./worker-main' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
-// Workers run the same TypeScript sources as the gateway, through tsx's loader.
-const EXEC_ARGV = ENTRY.pathname.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+// Workers run what the gateway runs: the compiled JavaScript, or the sources through tsx.
+const ENTRY = nodeEntry(import.meta.url, './worker-main');
 
 interface Pending {
   resolve: (value: never) => void;
@@ -76,8 +75,8 @@ export class WorkerHandle {
   loadedModels: string[] = [];
 
   constructor(readonly options: WorkerOptions) {
-    this.child = fork(fileURLToPath(ENTRY), [], {
-      execArgv: EXEC_ARGV,
+    this.child = fork(ENTRY.path, [], {
+      execArgv: ENTRY.execArgv,
       serialization: 'advanced', // typed arrays cross as binary, not JSON
       env: {
         ...process.env,
