@@ -1,4 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import { PaddingSettingSchema } from '../batching/padding-setting.js';
 import type { ModelOverride } from './config.js';
 
 /**
@@ -6,6 +8,7 @@ import type { ModelOverride } from './config.js';
  *   { "models": { "iris.onnx": { "max_batch_size": 8, "max_queue_delay_microseconds": 500, "timeout_ms": 120000 } } }
  * The batching names are Triton's, so a model's config.pbtxt translates one to one.
  * `timeout_ms` limits one inference request (CORRAL_REQUEST_TIMEOUT_MS otherwise);
+ * `padding` sets how token models pad sequences to batch (false = off; absent = automatic);
  * an entry may name a service as well as a repository model.
  */
 export function readModelOverrides(path: string): Record<string, ModelOverride> {
@@ -27,6 +30,12 @@ export function readModelOverrides(path: string): Record<string, ModelOverride> 
         throw new Error(`${path}: models["${name}"].timeout_ms must be a whole number of milliseconds (at least 1), got ${JSON.stringify(settings.timeout_ms)}`);
       }
       entry.timeoutMs = settings.timeout_ms;
+    }
+    if (settings.padding !== undefined) {
+      if (!Value.Check(PaddingSettingSchema, settings.padding)) {
+        throw new Error(`${path}: models["${name}"].padding must be false or {"inputs": [names], "mask": name, "pad_id"?: n}, got ${JSON.stringify(settings.padding)}`);
+      }
+      entry.padding = settings.padding;
     }
     result[name] = entry;
   }

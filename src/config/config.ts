@@ -1,5 +1,6 @@
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { PaddingSetting } from '../batching/padding-setting.js';
 
 /** Dynamic batching, with Triton's names and meaning. */
 export interface BatchingConfig {
@@ -13,6 +14,8 @@ export interface BatchingConfig {
 export interface ModelOverride extends Partial<BatchingConfig> {
   /** Limit on one inference request, overriding CORRAL_REQUEST_TIMEOUT_MS. */
   timeoutMs?: number;
+  /** Padding of token sequences for batching (`false` = off); unset = automatic. */
+  padding?: PaddingSetting;
 }
 
 export interface CorralConfig {

@@ -1,3 +1,4 @@
+import type { PaddingSetting } from '../batching/padding-setting.js';
 import type { BatchingConfig } from '../config/config.js';
 import type { ModelRef } from '../runtimes/runtime.js';
 import type { TensorSpec } from '../runtimes/tensor.js';
@@ -16,6 +17,10 @@ export interface ModelRecord {
   sha256: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** Symbolic dim names per input/output ('' = fixed or unnamed); empty for models uploaded before they were recorded. */
+  dimNames: Record<string, string[]>;
+  /** Padding of token sequences set through the API (`false` = off); unset = corral.json, then automatic. */
+  padding?: PaddingSetting;
   /** Settings made through the API; unset fields fall back to corral.json, then the server default. */
   batching: Partial<BatchingConfig>;
   /** Limit on one inference request set through the API; unset = corral.json, then CORRAL_REQUEST_TIMEOUT_MS. */
@@ -38,6 +43,8 @@ export function recordFromRow(row: ModelsTable, modelsDir: string): ModelRecord 
     sha256: row.sha256,
     inputs: JSON.parse(row.inputs_json) as TensorSpec[],
     outputs: JSON.parse(row.outputs_json) as TensorSpec[],
+    dimNames: row.dim_names_json ? JSON.parse(row.dim_names_json) as Record<string, string[]> : {},
+    ...(row.padding_json ? { padding: JSON.parse(row.padding_json) as PaddingSetting } : {}),
     batching,
     ...(row.timeout_ms !== null && row.timeout_ms !== undefined ? { timeoutMs: row.timeout_ms } : {}),
     createdAt: row.created_at,

@@ -1,6 +1,8 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { planPadding } from '../batching/padding-plan.js';
+import type { PaddingSetting } from '../batching/padding-setting.js';
 import type { BatchingConfig } from '../config/config.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { ModelSignature } from '../runtimes/runtime.js';
@@ -92,6 +94,8 @@ export class ModelRepository {
         max_batch_size: previous?.batching.maxBatchSize ?? null,
         max_queue_delay_us: previous?.batching.maxQueueDelayMicroseconds ?? null,
         timeout_ms: previous?.timeoutMs ?? null,
+        dim_names_json: signature.dimNames ? JSON.stringify(signature.dimNames) : null,
+        padding_json: previous?.padding !== undefined ? JSON.stringify(previous.padding) : null,
         created_at: previous?.createdAt ?? now, updated_at: now,
       };
       await this.db.insertInto('models').values(row)
@@ -112,9 +116,14 @@ export class ModelRepository {
     return this.update(name, { description });
   }
 
-  /** Stores the given batching fields and, when given, the model's request time limit (`timeoutMs`). */
-  async setBatching(name: string, batching: Partial<BatchingConfig> & { timeoutMs?: number }): Promise<ModelRecord> {
-    const patch: { max_batch_size?: number; max_queue_delay_us?: number; timeout_ms?: number } = {};
+  /**
+   * Stores the given batching fields and, when given, the model's request time limit (`timeoutMs`)
+   * and `padding` (null = back to corral.json, then automatic; a setting its signature cannot serve is BAD_REQUEST).
+   */
+  async setBatching(name: string, batching: Partial<BatchingConfig> & { timeoutMs?: number; padding?: PaddingSetting | null }): Promise<ModelRecord> {
+    const patch: { max_batch_size?: number; max_queue_delay_us?: number; timeout_ms?: number; padding_json?: string | null } = {};
+    if (batching.padding) planPadding(this.get(name), batching.padding);
+    if (batching.padding !== undefined) patch.padding_json = batching.padding === null ? null : JSON.stringify(batching.padding);
     if (batching.maxBatchSize !== undefined) patch.max_batch_size = batching.maxBatchSize;
     if (batching.maxQueueDelayMicroseconds !== undefined) patch.max_queue_delay_us = batching.maxQueueDelayMicroseconds;
     if (batching.timeoutMs !== undefined) patch.timeout_ms = batching.timeoutMs;

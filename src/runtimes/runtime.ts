@@ -29,6 +29,8 @@ export interface LoadedModel {
 export interface ModelSignature {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** Per input and output, each dim's symbolic name ('batch', 'sequence'; '' when fixed or unnamed), for padded batching. */
+  dimNames?: Record<string, string[]>;
 }
 
 /**

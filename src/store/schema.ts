@@ -16,6 +16,10 @@ export interface ModelsTable {
   max_queue_delay_us: number | null;
   /** Limit on one inference request in ms; NULL = corral.json, then CORRAL_REQUEST_TIMEOUT_MS. */
   timeout_ms: number | null;
+  /** Symbolic dim names per input/output, JSON; NULL for models uploaded before they were recorded. */
+  dim_names_json?: string | null;
+  /** The `padding` setting as JSON (an object or false); NULL = automatic. */
+  padding_json?: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -156,7 +156,7 @@ describe('GET /openapi.json', () => {
       const inputs = body.properties!.inputs as OpenAPIV3.ArraySchemaObject;
       assert.equal(inputs.type, 'array');
       assert.equal(inputs.minItems, 1);
-      assert.deepEqual((inputs.items as OpenAPIV3.SchemaObject).required, ['name', 'shape', 'datatype', 'data']);
+      assert.deepEqual((inputs.items as OpenAPIV3.SchemaObject).required, ['name', 'shape', 'datatype']);
       assert.deepEqual(Object.keys(body.properties!).sort(), ['id', 'inputs', 'outputs', 'parameters']);
     }
     // KServe shares one params schema (version optional) between both paths; each lists only its own.
@@ -164,7 +164,7 @@ describe('GET /openapi.json', () => {
 
     const config = op('patch', '/api/v1/models/{name}/config');
     const batching = deref<OpenAPIV3.RequestBodyObject>(config.requestBody!).content['application/json']!.schema as OpenAPIV3.SchemaObject;
-    assert.deepEqual(Object.keys(batching.properties!), ['max_batch_size', 'max_queue_delay_microseconds', 'timeout_ms']);
+    assert.deepEqual(Object.keys(batching.properties!), ['max_batch_size', 'max_queue_delay_microseconds', 'timeout_ms', 'padding']);
     assert.equal(batching.additionalProperties, false);
     assert.deepEqual(batching.properties!.max_batch_size, { type: 'integer', minimum: 0, maximum: 65536 });
     assert.deepEqual(config.parameters!.map((p) => deref<OpenAPIV3.ParameterObject>(p)).map((p) => [p.in, p.name]), [['path', 'name']]);

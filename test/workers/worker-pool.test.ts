@@ -31,6 +31,7 @@ const VIRGINICA = [6.7, 3.0, 5.2, 2.3];
 const IRIS_SIGNATURE = {
   inputs: [{ name: 'float_input', datatype: 'FP32', shape: [-1, 4] }],
   outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
+  dimNames: { float_input: ['batch', ''], label: ['batch'], probabilities: ['batch', ''] },
 };
 const timeoutMessage = (name: string, ms: number) =>
   `Model '${name}' did not answer within its time limit of ${ms} ms; the worker running it was restarted. ` +

@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify';
 import type { OpenAPIV3 } from 'openapi-types';
 import { CorralError } from '../../errors/index.js';
+import { effectivePadding, PaddingSettingSchema } from '../../batching/index.js';
 import type { ModelRecord } from '../../repository/index.js';
 import { imageToTensor } from '../../preprocessing/index.js';
 import { tensorDataToJson, nest, type TensorMap } from '../../runtimes/index.js';
@@ -20,6 +21,8 @@ const BatchingBody = Type.Object({
   max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
   /** Limit on one inference request of this model, in ms (default CORRAL_REQUEST_TIMEOUT_MS). */
   timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+  /** How token sequences are padded to batch: false = off, null = back to automatic. */
+  padding: Type.Optional(Type.Union([PaddingSettingSchema, Type.Null()])),
 }, { additionalProperties: false });
 
 /**
@@ -82,7 +85,10 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   app.get('/api/v1/models/:name/config', { schema: { params: NameParams }, config: read }, async (req) => {
     req.principal.assertCanUse(req.params.name);
     const model = repository.get(req.params.name);
-    return envelope(200, 'OK', { dynamic_batching: snakeBatching(inference.batchingOf(model)), timeout_ms: inference.timeoutOf(model.name) });
+    return envelope(200, 'OK', {
+      dynamic_batching: snakeBatching(inference.batchingOf(model)), timeout_ms: inference.timeoutOf(model.name),
+      padding: effectivePadding(model, inference.paddingOf(model)),
+    });
   });
 
   app.patch('/api/v1/models/:name/config', { schema: { params: NameParams, body: BatchingBody }, config: write }, async (req) => {
@@ -91,10 +97,12 @@ export const mlbuffetRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
       maxBatchSize: req.body.max_batch_size,
       maxQueueDelayMicroseconds: req.body.max_queue_delay_microseconds,
       timeoutMs: req.body.timeout_ms,
+      padding: req.body.padding,
     });
     corral.audit.record('model.config', req, model.name, req.body);
     return envelope(200, `Batching of model ${model.name} updated`, {
       dynamic_batching: snakeBatching(inference.batchingOf(model)), timeout_ms: inference.timeoutOf(model.name),
+      padding: effectivePadding(model, inference.paddingOf(model)),
     });
   });
 

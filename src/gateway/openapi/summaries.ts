@@ -15,7 +15,7 @@ export const SUMMARIES: Record<string, string> = {
   'PUT /api/v1/models/:name': 'Upload or replace an ONNX model: multipart field "path" (curl -F "path=@model.onnx").',
   'DELETE /api/v1/models/:name': 'Delete a model.',
   'GET /api/v1/models/:name/config': 'Dynamic batching settings and time limit.',
-  'PATCH /api/v1/models/:name/config': 'Set {"max_batch_size": n, "max_queue_delay_microseconds": us, "timeout_ms": ms}.',
+  'PATCH /api/v1/models/:name/config': 'Set {"max_batch_size": n, "max_queue_delay_microseconds": us, "timeout_ms": ms, "padding": {...} | false | null}.',
   'GET /api/v1/models/:name/prediction': 'Predict: JSON {"values": [...]} (one sample or a batch), {"inputs": {"<input>": [...]}}, or an image in multipart field "file".',
   'POST /api/v1/models/:name/prediction': 'Predict: JSON {"values": [...]} (one sample or a batch), {"inputs": {"<input>": [...]}}, or an image in multipart field "file".',
 

@@ -27,6 +27,13 @@ function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[]): Tenso
   return specs;
 }
 
+/** Each tensor's symbolic dim names ('' for a fixed or unnamed dim): padded batching matches outputs' sequence dims by name. */
+function dimNamesOf(metadata: readonly ort.InferenceSession.ValueMetadata[]): Record<string, string[]> {
+  const names: Record<string, string[]> = {};
+  for (const m of metadata) if (m.isTensor) names[m.name] = m.shape.map((d) => (typeof d === 'string' ? d : ''));
+  return names;
+}
+
 /**
  * onnxruntime's own checks of the feeds and fetches, done before the graph runs.
  * onnxruntime-node gives them no error class or code: onnxruntime-common throws
@@ -95,7 +102,7 @@ export const onnxRuntime: Runtime = {
   async inspect(path: string, env: RuntimeEnv): Promise<ModelSignature> {
     const session = await ort.InferenceSession.create(path, sessionOptions(env));
     try {
-      const signature = { inputs: specsOf(session.inputMetadata), outputs: specsOf(session.outputMetadata) };
+      const signature = { inputs: specsOf(session.inputMetadata), outputs: specsOf(session.outputMetadata), dimNames: dimNamesOf([...session.inputMetadata, ...session.outputMetadata]) };
       if (signature.outputs.length === 0) throw new Error('the model has no tensor outputs onnxruntime can return');
       return signature;
     } finally {
