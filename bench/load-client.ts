@@ -13,6 +13,12 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** A request whose body is the next of `bodies` each time it is sent, whichever connection sends it. */
+function rotating(bodies: string[]): autocannon.Request {
+  let next = 0;
+  return { method: 'POST', setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) };
+}
+
 /** One autocannon run: `length.seconds` of load, or exactly `length.amount` requests (stopped at `maxSec`). */
 function fire(spec: LoadSpec, length: { seconds: number } | { amount: number; maxSec?: number }, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -22,6 +28,7 @@ function fire(spec: LoadSpec, length: { seconds: number } | { amount: number; ma
       method: 'POST',
       headers: spec.headers ?? { 'content-type': 'application/json' },
       body: spec.bodyFile ? readFileSync(spec.bodyFile) : spec.body,
+      ...(spec.bodiesFile ? { requests: [rotating(JSON.parse(readFileSync(spec.bodiesFile, 'utf8')) as string[])] } : {}),
       connections: spec.connections,
       // autocannon notices the end of a run on its sampling tick: check often when counting requests.
       ...('amount' in length ? { amount: length.amount, sampleInt: 50 } : { duration: length.seconds }),

@@ -4,6 +4,8 @@ export interface LoadSpec {
   body: string;
   /** A binary body read from this file instead of `body` (multipart uploads). */
   bodyFile?: string;
+  /** A JSON array of bodies: requests take them in turn (one counter over all connections), instead of `body`. */
+  bodiesFile?: string;
   /** Request headers (default: content-type application/json). */
   headers?: Record<string, string>;
   connections: number;

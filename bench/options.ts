@@ -58,10 +58,14 @@ export interface BenchOptions {
  *   embeddings  POST /v1/embeddings: a transformers encoder service and the built-in `embed`
  *   batching    the transformers service at c=64 with its default batching vs max_batch_size 1
  *   ocr         images per second through POST /ocr
+ *   generation  tokens per second of a tiny GPT-2 service at c=1 vs c=8 (batched generation)
  *   queue       the encoder through the in-process gateway vs Redis + two `corral worker`s
  *   auth        iris through KServe v2 at c=64: a gateway with auth on (a scoped, rate-limited key) vs CORRAL_AUTH=off
+ *   binary      a 64x64 cnn through KServe v2 at c=16, 8 rows a request: Triton binary tensors vs JSON
+ *   varlen      the masked encoder through KServe v2 at c=64: mixed lengths 8..128 (padded batches) vs all at the mean length
+ *   footprint   `corral start` as a user runs it: time to ready, idle gateway and worker resident memory
  */
-export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'queue', 'auth'] as const;
+export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'generation', 'queue', 'auth', 'binary', 'varlen', 'footprint'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Redis of the queue section; loopback only. */

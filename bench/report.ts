@@ -2,7 +2,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HttpRun } from './measure.js';
-import { TARGET_RATIO, type AuthSection, type BatchingSection, type BenchResults, type EmbeddingsSection, type OcrSection, type QueueSection, type ServiceDescription } from './results.js';
+import { binaryBlock } from './kserve-binary-bench.js';
+import { varlenBlock } from './varlen-bench.js';
+import { footprintBlock } from './footprint-bench.js';
+import { summaryBlock } from './summary.js';
+import { TARGET_RATIO, type AuthSection, type BatchingSection, type BenchResults, type EmbeddingsSection, type GenerationSection, type OcrSection, type QueueSection, type ServiceDescription } from './results.js';
 
 const num = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
@@ -24,6 +28,8 @@ function allRuns(r: BenchResults): { otherPct: number | undefined }[] {
     ...(r.ocr?.runs ?? []).map((x) => x.cpu),
     ...[...(r.queue?.inProcess ?? []), ...(r.queue?.redis ?? [])].map((x) => x.cpu),
     ...(r.auth?.runs ?? []).map((x) => x.cpu),
+    ...(r.binary ? [r.binary.json.cpu, r.binary.binary.cpu] : []),
+    ...(r.varlen ? [r.varlen.mixed.cpu, r.varlen.uniform.cpu, r.varlen.unpadded.cpu] : []),
   ];
 }
 
@@ -36,8 +42,13 @@ export function formatReport(r: BenchResults): string {
   if (r.embeddings) out.push('', ...embeddingsBlock(r.embeddings));
   if (r.batching) out.push('', ...batchingBlock(r.batching));
   if (r.ocr) out.push('', ...ocrBlock(r.ocr));
+  if (r.generation) out.push('', ...generationBlock(r.generation));
   if (r.queue) out.push('', ...queueBlock(r.queue));
   if (r.auth) out.push('', ...authBlock(r.auth));
+  if (r.binary) out.push('', ...binaryBlock(r.binary));
+  if (r.varlen) out.push('', ...varlenBlock(r.varlen));
+  if (r.footprint) out.push('', ...footprintBlock(r.footprint));
+  if (r.summaryTable.length > 0) out.push('', ...summaryBlock(r.summaryTable));
   out.push('');
   out.push('cpu% is of one core over the measured window; "other" is the rest of the machine (a busy neighbour disturbs the numbers).');
   const noisy = Math.max(0, ...allRuns(r).map((x) => x.otherPct ?? 0));
@@ -128,6 +139,16 @@ function batchingBlock(b: BatchingSection): string[] {
     '',
     table(['service', 'max_batch_size', 'concurrency', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'mean batch', 'worker ms/batch', 'gateway cpu%', 'workers cpu%', 'client cpu%', 'other cpu%'], rows),
     `batching on/off: throughput x${num(b.throughputRatio, 2)}, p99 x${num(b.p99Ratio, 2)}`,
+  ];
+}
+
+function generationBlock(g: GenerationSection): string[] {
+  const s = g.service;
+  return [
+    `== generation: ${g.route}, ${g.prompts.length} distinct prompts, max_tokens ${g.maxTokens}; service ${s.name} (${s.describe}), replicas ${s.replicas}, max_batch_size ${s.maxBatchSize}`,
+    table(['concurrency', 'tokens/s', 'requests', 'failed', 'mean batch', 'batch ms', 'p50 ms', 'p99 ms'],
+      g.runs.map((x) => [String(x.concurrency), num(x.tokensPerSec, 0), String(x.requests), String(x.failed), num(x.meanBatchRows, 2), num(x.meanBatchMs, 1), num(x.latencyMs.p50, 0), num(x.latencyMs.p99, 0)])),
+    `c=${g.runs.at(-1)?.concurrency} / c=${g.runs[0]?.concurrency} tokens/s: ${num(g.tokensPerSecRatio, 2)}x (target >= ${g.targetRatio}x: ${g.tokensPerSecRatio >= g.targetRatio ? 'met' : 'NOT met'})`,
   ];
 }
 

@@ -5,6 +5,10 @@ import type { HotFunction } from './gateway-profile.js';
 import type { LoadResult } from './load-types.js';
 import type { Attribution } from './profile-attribution.js';
 import type { HttpRun } from './measure.js';
+import type { BinarySection } from './kserve-binary-bench.js';
+import type { VarlenSection } from './varlen-bench.js';
+import type { FootprintSection } from './footprint-bench.js';
+import type { SummaryRow } from './summary.js';
 import type { Section } from './options.js';
 import type { RawBaseline } from './raw-baseline.js';
 
@@ -67,6 +71,35 @@ export interface BatchingSection {
   throughputRatio: number;
   /** on/off p99 (< 1: batching lowers tail latency). */
   p99Ratio: number;
+}
+
+export interface GenerationRun {
+  concurrency: number;
+  /** The measured window, s. */
+  durationSec: number;
+  /** 200 answers that finished in the window, and the others. */
+  requests: number;
+  failed: number;
+  /** completion_tokens summed over those answers. */
+  tokens: number;
+  tokensPerSec: number;
+  latencyMs: { p50: number; p99: number };
+  /** corral_batch_size of the window: generation requests per generate() call. */
+  meanBatchRows: number;
+  /** Mean time from a batch's dispatch to its result (corral_inference_duration_seconds), ms. */
+  meanBatchMs: number;
+}
+
+export interface GenerationSection {
+  route: string;
+  service: ServiceDescription;
+  maxTokens: number;
+  prompts: string[];
+  /** c=1, then c=8. */
+  runs: GenerationRun[];
+  /** Last run's tokens/s over the first's (batching makes it > 1). */
+  tokensPerSecRatio: number;
+  targetRatio: number;
 }
 
 export interface OcrSection {
@@ -187,8 +220,17 @@ export interface BenchResults {
   embeddings?: EmbeddingsSection;
   batching?: BatchingSection;
   ocr?: OcrSection;
+  generation?: GenerationSection;
   queue?: QueueSection;
   auth?: AuthSection;
+  /** Section `binary`: Triton binary tensors vs JSON on the KServe route. */
+  binary?: BinarySection;
+  /** Section `varlen`: mixed sequence lengths in padded batches vs every request at the mean length. */
+  varlen?: VarlenSection;
+  /** Section `footprint`: startup time and idle resident memory of a default `corral start`. */
+  footprint?: FootprintSection;
+  /** The judged ratio of every section that ran, with its target (the report's closing table). */
+  summaryTable: SummaryRow[];
   /** Why the run counts as a server failure (errors, non-2xx, worker restarts); empty when clean. */
   serverErrors: string[];
 }

@@ -6,8 +6,14 @@
  *   embeddings  POST /v1/embeddings: a transformers encoder service and the built-in `embed`, c=1/16/64
  *   batching    the transformers service at c=64, default batching vs max_batch_size 1
  *   ocr         images/s through POST /ocr (multipart), c=1 and 4, a fixed number of images
+ *   generation  tokens/s of a tiny GPT-2 service through POST /v1/completions, c=1 vs c=8 (batched generation)
  *   queue       the encoder via the in-process gateway vs Redis + two `corral worker` processes, c=16/64
  *   auth        iris via KServe v2 at c=64: a gateway with auth on (scoped, rate-limited key) vs CORRAL_AUTH=off, interleaved runs
+ *   binary      a 64x64 cnn via KServe v2 at c=16, 8 rows a request: binary tensors in and out vs JSON in and out
+ *   varlen      the masked encoder via KServe v2 at c=64: mixed lengths 8..128 (padded batches) vs every request at the mean length
+ *   footprint   `corral start` as a user runs it: time to /v2/health/ready, idle gateway and worker resident memory
+ *
+ * The report ends with one summary table of the judged ratios and their targets (`summaryTable` in latest.json).
  *
  * Every gateway runs with CORRAL_AUTH=off (loopback) except the auth section's auth-on one.
  * Prints a table per section and writes bench/results/latest.json. Exits 0 when
@@ -30,7 +36,12 @@ import { Cleanup } from './cleanup.js';
 import { createContext } from './context.js';
 import { batchingSection, embeddingsSection, TextServices } from './embeddings-bench.js';
 import { authSection } from './auth-bench.js';
+import { generationSection } from './generation-bench.js';
 import { kserveSection, type KserveSection } from './kserve-bench.js';
+import { binarySection } from './kserve-binary-bench.js';
+import { varlenSection } from './varlen-bench.js';
+import { footprintSection } from './footprint-bench.js';
+import { summaryRows } from './summary.js';
 import { runProblems } from './measure.js';
 import { writeBenchModels } from './models.js';
 import { ocrSection } from './ocr-bench.js';
@@ -69,14 +80,18 @@ async function main(): Promise<number> {
     const failedSections: BenchResults['failedSections'] = [];
     const textServices = new TextServices(ctx);
     let kserve: KserveSection | undefined;
-    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'queue' | 'auth'> = {};
+    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'generation' | 'queue' | 'auth' | 'binary' | 'varlen' | 'footprint'> = {};
     const runners: Record<Section, () => Promise<void>> = {
       kserve: async () => void (kserve = await kserveSection(ctx)),
       embeddings: async () => void (extra.embeddings = await embeddingsSection(ctx, textServices)),
       batching: async () => void (extra.batching = await batchingSection(ctx, textServices)),
       ocr: async () => void (extra.ocr = await ocrSection(ctx)),
+      generation: async () => void (extra.generation = await generationSection(ctx)),
       queue: async () => void (extra.queue = await queueSection(ctx)),
       auth: async () => void (extra.auth = await authSection(ctx)),
+      binary: async () => void (extra.binary = await binarySection(ctx)),
+      varlen: async () => void (extra.varlen = await varlenSection(ctx)),
+      footprint: async () => void (extra.footprint = await footprintSection(ctx)),
     };
     for (const section of options.sections) {
       if (interrupted) break;
@@ -100,11 +115,14 @@ async function main(): Promise<number> {
       ...(extra.embeddings?.runs ?? []).flatMap((r) => runProblems(`embeddings ${r.target} c=${r.concurrency}`, r)),
       ...(extra.batching ? [extra.batching.on, extra.batching.off].flatMap(({ run }) => runProblems(`batching ${run.target} c=${run.concurrency}`, run)) : []),
       ...(extra.ocr?.runs ?? []).flatMap((r) => runProblems(`ocr c=${r.concurrency}`, r)),
+      ...(extra.generation?.runs ?? []).filter((r) => r.failed > 0).map((r) => `generation c=${r.concurrency}: ${r.failed} requests failed`),
       ...(extra.queue?.inProcess ?? []).flatMap((r) => runProblems(`queue in-process c=${r.concurrency}`, r)),
       ...(extra.queue?.redis ?? []).flatMap((r) => runProblems(`queue redis c=${r.concurrency}`, r)),
       ...(extra.auth?.runs ?? []).flatMap((r) => runProblems(`auth ${r.auth} round ${r.round} c=${r.concurrency}`, r)),
+      ...(extra.binary ? [extra.binary.json, extra.binary.binary] : []).flatMap((r) => runProblems(`binary c=${r.concurrency}`, r)),
+      ...(extra.varlen ? [extra.varlen.mixed, extra.varlen.uniform, extra.varlen.unpadded] : []).flatMap((r) => runProblems(`varlen c=${r.concurrency}`, r)),
     ];
-    const results: BenchResults = {
+    const measured: Omit<BenchResults, 'summaryTable'> = {
       startedAt,
       finishedAt: new Date().toISOString(),
       sections: options.sections,
@@ -130,6 +148,7 @@ async function main(): Promise<number> {
       ...extra,
       serverErrors,
     };
+    const results: BenchResults = { ...measured, summaryTable: summaryRows(measured) };
     console.log(`\n${formatReport(results)}\n`);
     writeResults(options.resultsPath, results);
     log(`results written to ${options.resultsPath}`);

@@ -10,9 +10,23 @@ export interface BatchCodec<I, O> {
   rows(input: I): number;
   /** Requests with different keys never share a batch. */
   key(input: I): string;
+  /**
+   * Whether `candidate` may join a batch of `members` (all with its key); absent = always.
+   * Padded batching uses it to keep lengths within the padding bound.
+   */
+  fits?(members: readonly I[], candidate: I): boolean;
   concat(inputs: I[]): I;
-  split(output: O, rows: number[]): O[];
+  /** `inputs` are the members' inputs, in the order given to concat (the batcher always passes them). */
+  split(output: O, rows: number[], inputs?: readonly I[]): O[];
+  /**
+   * Codecs whose batches stream (text generation): which members a chunk of the
+   * batch's stream is for, and for each either its own chunk or, once the member
+   * has ended, its output. Without it, a streamed request runs alone.
+   */
+  routeChunk?(data: unknown): RoutedChunk<O>[];
 }
+
+export type RoutedChunk<O> = { member: number; chunk: unknown } | { member: number; output: O };
 
 /**
  * Tensor batching for a model with this output signature (the repository's

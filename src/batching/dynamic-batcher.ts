@@ -108,15 +108,18 @@ export class DynamicBatcher<I, O> {
     }
   }
 
-  /** The head request plus following compatible requests, within the row limit; not yet removed. */
+  /** The head request plus following compatible requests (same key, fitting), within the row limit; not yet removed. */
   private takeBatch(maxRows: number): Queued<I, O>[] {
     const head = this.queue[0]!;
     const batch = [head];
+    const inputs = [head.input];
+    const { codec } = this.options;
     let rows = head.rows;
     for (let i = 1; i < this.queue.length && rows < maxRows && !head.solo; i++) {
       const q = this.queue[i]!;
-      if (!q.solo && q.key === head.key && rows + q.rows <= maxRows) {
+      if (!q.solo && q.key === head.key && rows + q.rows <= maxRows && (codec.fits?.(inputs, q.input) ?? true)) {
         batch.push(q);
+        inputs.push(q.input);
         rows += q.rows;
       }
     }
@@ -133,7 +136,7 @@ export class DynamicBatcher<I, O> {
     const input = batch.length === 1 ? batch[0]!.input : codec.concat(batch.map((q) => q.input));
     execute(input, batch.length === 1 ? batch[0]!.onChunk : undefined)
       .then((output) => {
-        const parts = batch.length === 1 ? [output] : codec.split(output, batch.map((q) => q.rows));
+        const parts = batch.length === 1 ? [output] : codec.split(output, batch.map((q) => q.rows), batch.map((q) => q.input));
         batch.forEach((q, i) => q.resolve(parts[i]!));
       })
       .catch((err: unknown) => {

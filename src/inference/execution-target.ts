@@ -17,6 +17,8 @@ export interface ExecutionTarget<I, O> {
    * which says which outputs have a batch dimension.
    */
   codec: BatchCodec<I, O>;
+  /** Names the codec's settings (a model's padding): when it changes, requests go to a new batcher. */
+  variant?: string;
   /** Read on every scheduling decision, so a change applies at once. */
   batching: () => BatchingConfig;
   /** Batches in flight at once; defaults to the dispatcher's capacity. */

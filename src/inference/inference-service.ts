@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BatchingConfig, CorralConfig } from '../config/config.js';
 import type { BatchCodec } from '../batching/batch-codec.js';
-import { DynamicBatcher, tensorCodecFor } from '../batching/index.js';
+import { DynamicBatcher, modelCodecFor, type PaddingSetting } from '../batching/index.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher, RunLimits } from '../dispatch/inference-dispatcher.js';
@@ -31,6 +31,10 @@ interface Pending<I> {
   queuedAt: number;
   /** Its request's id and timing, when it came through the gateway. */
   trace: RequestTrace | undefined;
+  /** With a codec that routes a batch's streamed chunks: this request's own stream... */
+  relay?: (data: unknown) => void;
+  /** ...and its answer, given as soon as its part of the batch has ended. */
+  complete?: (output: unknown) => void;
 }
 
 /**
@@ -43,6 +47,7 @@ function pendingCodec<I, O>(codec: BatchCodec<I, O>): BatchCodec<Pending<I>[], A
   return {
     rows: (ps) => ps.reduce((n, p) => n + codec.rows(p.input), 0),
     key: (ps) => codec.key(ps[0]!.input),
+    ...(codec.fits ? { fits: (lists, ps) => codec.fits!(lists.flat().map((p) => p.input), ps[0]!.input) } : {}),
     concat: (lists) => lists.flat(),
     split: (outputs, rows) => rows.map((_, i) => [outputs[i]]),
   };
@@ -55,6 +60,8 @@ function pendingCodec<I, O>(codec: BatchCodec<I, O>): BatchCodec<Pending<I>[], A
  */
 export class InferenceService {
   private readonly batchers = new Map<string, DynamicBatcher<unknown, unknown>>();
+  /** The codec variant each batcher was built with (ExecutionTarget.variant). */
+  private readonly variants = new Map<string, string | undefined>();
 
   constructor(
     private readonly repository: ModelRepository,
@@ -119,14 +126,19 @@ export class InferenceService {
       arm();
       // After a timeout the client has its answer; late chunks go nowhere.
       const relay = onChunk && ((data: unknown) => { if (!pending.settled) { arm(); onChunk(data); } });
-      const batcher = this.batcherFor(target);
-      batcher.submit(members, relay).then(([output]) => {
+      const succeed = (output: unknown) => {
         if (pending.settled) return;
         pending.settled = true;
         clearTimeout(timer);
         unwatch?.();
         resolve(output as O);
-      }, fail);
+      };
+      const batcher = this.batcherFor(target);
+      // When the codec can tell a batch's chunks apart, a streamed request may share a batch:
+      // it keeps its stream here instead of asking the batcher to run it alone.
+      const routed = target.codec.routeChunk !== undefined;
+      if (routed) Object.assign(pending, { relay, complete: succeed });
+      batcher.submit(members, routed ? undefined : relay).then(([output]) => succeed(output), fail);
       // Still queued (every worker busy): if its client goes, it leaves the queue and is never run.
       if (trace && pending.queuedAt >= 0 && !pending.settled) {
         unwatch = trace.onClientGone(() => {
@@ -146,9 +158,14 @@ export class InferenceService {
 
   /** Effective batching: API setting, then corral.json, then the server default. */
   batchingOf(model: ModelRecord): BatchingConfig {
-    const { timeoutMs: _timeout, ...fromFile } = this.config.modelOverrides[model.name] ?? {};
+    const { timeoutMs: _timeout, padding: _padding, ...fromFile } = this.config.modelOverrides[model.name] ?? {};
     const merged = { ...this.config.batching, ...fromFile, ...model.batching };
     return hasBatchDimension(model) ? merged : { ...merged, maxBatchSize: 1 };
+  }
+
+  /** Padding setting: API, then corral.json; undefined = automatic detection. */
+  paddingOf(model: ModelRecord): PaddingSetting | undefined {
+    return model.padding ?? this.config.modelOverrides[model.name]?.padding;
   }
 
   private timeoutError(name: string, limitMs: number): CorralError {
@@ -172,6 +189,7 @@ export class InferenceService {
   async retire(key: string): Promise<void> {
     const batcher = this.batchers.get(key);
     this.batchers.delete(key);
+    this.variants.delete(key);
     await batcher?.drained();
     this.dispatcher.unload(key);
   }
@@ -180,8 +198,10 @@ export class InferenceService {
     return {
       ref: modelRef(model),
       label: model.name,
-      // The signature says which outputs have a batch dimension to split results along.
-      codec: tensorCodecFor(model.outputs),
+      // The signature says which outputs have a batch dimension to split results along,
+      // and (with its dim names and the padding setting) whether sequences are padded to batch.
+      codec: modelCodecFor(model, this.paddingOf(model)),
+      variant: JSON.stringify(this.paddingOf(model) ?? null),
       // Looked up each time so a batching change through the API applies at once.
       batching: () => this.batchingOf(this.repository.find(model.name) ?? model),
     };
@@ -189,7 +209,8 @@ export class InferenceService {
 
   private batcherFor<I, O>(target: ExecutionTarget<I, O>): DynamicBatcher<Pending<I>[], Array<O | undefined>> {
     const existing = this.batchers.get(target.ref.key);
-    if (existing) return existing as DynamicBatcher<Pending<I>[], Array<O | undefined>>;
+    // A changed codec (padding setting) gets a new batcher; the old one still answers what it holds.
+    if (existing && this.variants.get(target.ref.key) === target.variant) return existing as DynamicBatcher<Pending<I>[], Array<O | undefined>>;
     const labels = { model: target.label };
     const queueWait = this.metrics.queueWait.labels(labels);
     const compute = this.metrics.compute.labels(labels);
@@ -240,7 +261,8 @@ export class InferenceService {
         const stop = this.metrics.inferenceDuration.startTimer(labels);
         let output: O;
         try {
-          output = (await this.dispatcher.run(ref, input, onChunk, limits)) as O;
+          const streamTo = codec.routeChunk && live.length > 1 ? routeChunks(codec, live) : live[0]!.relay ?? onChunk;
+          output = (await this.dispatcher.run(ref, input, streamTo, limits)) as O;
         } catch (err) {
           if (batchSpan) otel!.endSpan(batchSpan, err);
           throw err;
@@ -255,7 +277,7 @@ export class InferenceService {
           compute.observe(timing.computeMs / 1000);
           for (const p of live) if (p.trace) p.trace.computeMs = timing.computeMs;
         }
-        const parts = live.length === 1 ? [output] : codec.split(output, rows);
+        const parts = live.length === 1 ? [output] : codec.split(output, rows, live.map((p) => p.input));
         const byMember = new Map(live.map((p, i) => [p, parts[i]]));
         return members.map((p) => byMember.get(p));
       },
@@ -267,8 +289,24 @@ export class InferenceService {
       onBatch: (rows) => this.metrics.batchSize.observe(labels, rows),
     });
     this.batchers.set(ref.key, batcher as DynamicBatcher<unknown, unknown>);
+    this.variants.set(ref.key, target.variant);
     return batcher;
   }
+}
+
+/**
+ * Hands each chunk of a batch's stream to its member (by its index in `live`, the
+ * order the batch was built in): a delta to its stream, and an ended member's output
+ * to its client at once, while the rest of the batch goes on.
+ */
+function routeChunks<I, O>(codec: BatchCodec<I, O>, live: readonly Pending<I>[]): (data: unknown) => void {
+  return (data) => {
+    for (const routed of codec.routeChunk!(data)) {
+      const p = live[routed.member];
+      if ('output' in routed) p?.complete?.(routed.output);
+      else p?.relay?.(routed.chunk);
+    }
+  };
 }
 
 /** The answer of a request dropped because its client went away (nobody reads it). */

@@ -53,7 +53,7 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Input of text-generation (never batched; may stream). */
+/** Input of text-generation (may stream; greedy requests batch as a GenerateBatchInput). */
 export interface GenerateInput {
   prompt?: string;
   messages?: ChatMessage[];
@@ -82,6 +82,26 @@ export interface GenerateOutput {
 /** A streamed piece of generated text, emitted as tokens are produced. */
 export interface GenerateChunk {
   text: string;
+}
+
+/** Several text-generation requests run as one generate() call: `requests[i]` is member i. */
+export interface GenerateBatchInput {
+  requests: GenerateInput[];
+}
+
+/** `results[i]` answers `requests[i]`. */
+export interface GenerateBatchOutput {
+  results: GenerateOutput[];
+}
+
+/**
+ * A streamed piece of a batch: one generation step's news for its members, each
+ * tagged with the member's index: a text delta, or that member's final output once
+ * it has ended (the others may still be generating). One chunk per step, not per
+ * member, so a batch costs the same number of worker messages as a single request.
+ */
+export interface GenerateBatchChunk {
+  rows: Array<{ index: number; text: string } | { index: number; output: GenerateOutput }>;
 }
 
 export interface OcrInput {

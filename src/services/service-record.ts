@@ -21,6 +21,7 @@ export interface ServiceRecord {
   modelPath: string;
   revision: string | null;
   options: Record<string, unknown>;
+  /** Worker processes that may hold the model at once; 0 means one per worker (the built-in services). */
   replicas: number;
   batching: Partial<BatchingConfig>;
   profile: string;

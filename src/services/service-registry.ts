@@ -13,11 +13,14 @@ const ENDED: ReadonlySet<ServiceState> = new Set(['STOPPED', 'FAILED', 'TIMEOUT'
 export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>
   & Partial<Pick<ServiceRecord, 'idleMinutes' | 'wakeOnRequest' | 'wakeMaxQueued' | 'wakeTimeoutS'>>;
 
-/** Services that exist on every install: `/embed`, `/keyterms` and `/ocr` answer out of the box. */
+/**
+ * Services that exist on every install: `/embed`, `/keyterms` and `/ocr` answer out of the box,
+ * on every worker (replicas 0: one per worker).
+ */
 export const BUILTIN_SERVICES: readonly NewService[] = [
-  { name: 'embed', runtime: 'embed', task: 'feature-extraction', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 1, batching: {}, profile: 'local' },
-  { name: 'keyterms', runtime: 'keyterms', task: 'keyterms', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 1, batching: {}, profile: 'local' },
-  { name: 'ocr', runtime: 'ocr', task: 'ocr', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 1, batching: {}, profile: 'local' },
+  { name: 'embed', runtime: 'embed', task: 'feature-extraction', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 0, batching: {}, profile: 'local' },
+  { name: 'keyterms', runtime: 'keyterms', task: 'keyterms', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 0, batching: {}, profile: 'local' },
+  { name: 'ocr', runtime: 'ocr', task: 'ocr', model: 'builtin', modelPath: 'builtin', revision: null, options: {}, replicas: 0, batching: {}, profile: 'local' },
 ];
 
 /**

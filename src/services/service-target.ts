@@ -1,10 +1,11 @@
 import { tensorCodec, textListCodec, type BatchCodec } from '../batching/index.js';
+import { generationCodec } from '../batching/generation-codec.js';
 import type { BatchingConfig } from '../config/config.js';
 import type { ExecutionTarget } from '../inference/index.js';
 import type { ServiceRecord } from './service-record.js';
 import { TASKS } from './tasks.js';
 
-/** Requests that never share a run (images, generation prompts). */
+/** Requests that never share a run (images). */
 const singleCodec: BatchCodec<unknown, unknown> = {
   rows: () => 1,
   key: () => '',
@@ -18,7 +19,8 @@ const singleCodec: BatchCodec<unknown, unknown> = {
  */
 export function serviceTarget(service: ServiceRecord, defaults: BatchingConfig): ExecutionTarget<unknown, unknown> {
   const kind = TASKS[service.task].batch;
-  const codec = (kind === 'text-list' ? textListCodec : kind === 'tensor' ? tensorCodec : singleCodec) as BatchCodec<unknown, unknown>;
+  const codecs = { 'text-list': textListCodec, tensor: tensorCodec, generation: generationCodec, single: singleCodec };
+  const codec = codecs[kind] as BatchCodec<unknown, unknown>;
   const batching: BatchingConfig = { ...defaults, ...service.batching };
   if (kind === 'single') batching.maxBatchSize = 1;
   return {
@@ -28,7 +30,8 @@ export function serviceTarget(service: ServiceRecord, defaults: BatchingConfig):
     label: service.name,
     codec,
     batching: () => batching,
-    // Replicas: how many workers may hold the model and run it at once.
-    capacity: () => Math.max(1, service.replicas),
+    // Replicas: how many workers may hold the model and run it at once; 0 (the built-in
+    // services) leaves it to the dispatcher, one batch per worker.
+    capacity: () => (service.replicas === 0 ? Infinity : service.replicas),
   };
 }

@@ -3,7 +3,7 @@
  * how its requests batch, and the names people also call it by.
  * (Modelled on transformers.js' SUPPORTED_TASKS and TASK_ALIASES.)
  */
-export type BatchKind = 'tensor' | 'text-list' | 'single';
+export type BatchKind = 'tensor' | 'text-list' | 'generation' | 'single';
 
 export interface TaskInfo {
   runtimes: readonly string[];
@@ -18,7 +18,7 @@ export const TASKS = Object.freeze({
   'text-classification': { runtimes: ['transformers'], batch: 'text-list', aliases: ['sentiment-analysis'] },
   'token-classification': { runtimes: ['transformers'], batch: 'text-list', aliases: ['ner'] },
   'zero-shot-classification': { runtimes: ['transformers'], batch: 'text-list', aliases: [] },
-  'text-generation': { runtimes: ['transformers'], batch: 'single', streams: true, aliases: ['text-generate', 'generate', 'chat'] },
+  'text-generation': { runtimes: ['transformers'], batch: 'generation', streams: true, aliases: ['text-generate', 'generate', 'chat'] },
   keyterms: { runtimes: ['keyterms'], batch: 'text-list', aliases: ['keyword-extraction', 'keywords'] },
   ocr: { runtimes: ['ocr'], batch: 'single', aliases: ['image-to-text', 'text-recognition'] },
   tensor: { runtimes: ['onnx'], batch: 'tensor', aliases: ['onnx', 'raw'] },

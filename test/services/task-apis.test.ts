@@ -186,6 +186,21 @@ describe('built-in services, out of the box', () => {
       assertReads(await ok('/ocr', { image: `data:image/png;base64,${png.toString('base64')}` }));
     });
 
+    test('the built-in services run on every worker: four images at once load OCR in both workers', async () => {
+      const service = await (await fetch(`${server.url}/api/services/ocr`)).json() as { id: string; replicas: number };
+      assert.equal(service.replicas, 0, 'built-ins have one replica per worker');
+      const outs = await Promise.all(Array.from({ length: 4 }, () => ok<Parameters<typeof assertReads>[0]>('/ocr', { image: png.toString('base64') })));
+      outs.forEach(assertReads);
+      // Workers report what they hold every 2 s.
+      const holdsOcr = (w: { loadedModels: string[] }) => w.loadedModels.some((key) => key.startsWith(`service:${service.id}@`));
+      let workers: Array<{ id: string; loadedModels: string[] }> = [];
+      for (let i = 0; i < 50 && !(workers.length === 2 && workers.every(holdsOcr)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        workers = await (await fetch(`${server.url}/api/workers`)).json() as typeof workers;
+      }
+      assert.deepEqual(workers.map(holdsOcr), [true, true], JSON.stringify(workers.map((w) => [w.id, w.loadedModels])));
+    });
+
     test('a file that is not an image is a 400', async () => {
       const bytes = Buffer.from('this is plain text, not a picture of any kind');
       const form = new FormData();

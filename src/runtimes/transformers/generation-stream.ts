@@ -1,9 +1,10 @@
-// Follows a transformers.js generate() call token by token (as its streamer): decodes
-// the completion, cuts it at the first stop string (and then interrupts generation),
-// and emits text deltas whose concatenation is exactly the final text.
+// Follows one sequence of a transformers.js generate() call token by token: decodes
+// the completion incrementally, cuts it at the first stop string (which ends the
+// sequence), and emits text deltas whose concatenation is exactly the final text.
 
-import { BaseStreamer, InterruptableStoppingCriteria, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { GenerateChunk } from '../task-io.js';
+import { IncrementalDecoder } from './incremental-decoder.js';
 
 /** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
 function partialStopLength(text: string, stops: readonly string[]): number {
@@ -29,65 +30,53 @@ function firstStop(text: string, stops: readonly string[]): number {
   return first;
 }
 
-function commonPrefixLength(a: string, b: string): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
-}
-
-export class GenerationStream extends BaseStreamer {
-  /** Pass to generate() as stopping_criteria: fires once a stop string appears. */
-  readonly criteria = new InterruptableStoppingCriteria();
-  /** Whether a stop string ended the generation. */
+export class GenerationStream {
+  /** Whether a stop string ended the sequence. */
   stoppedByString = false;
 
-  private readonly ids: bigint[] = [];
-  private promptSkipped = false;
+  private readonly decoder: IncrementalDecoder;
+  /** Everything decoded so far. */
+  private decoded = '';
   /** The completion decoded so far, cut at a stop string. */
   private text = '';
   /** The concatenation of every delta emitted so far. */
   private emitted = '';
 
   constructor(
-    private readonly tokenizer: PreTrainedTokenizer,
+    tokenizer: PreTrainedTokenizer,
     private readonly stops: readonly string[],
     private readonly emit?: (chunk: GenerateChunk) => void,
   ) {
-    super();
+    this.decoder = new IncrementalDecoder(tokenizer);
   }
 
-  /** generate() calls this first with the prompt ids, then with each new token. */
-  override put(value: bigint[][]): void {
-    if (!this.promptSkipped) {
-      this.promptSkipped = true;
-      return;
+  /** Takes the sequence's next generated token; true once a stop string has appeared. */
+  push(token: bigint): boolean {
+    if (this.stoppedByString) return true;
+    this.decoded += this.decoder.push(token);
+    this.cut(this.decoded);
+    if (this.stoppedByString) {
+      this.flush(this.text.length);
+      return true;
     }
-    if (this.stoppedByString) return;
-    this.ids.push(...value[0]!);
-    let text = this.tokenizer.decode(this.ids, { skip_special_tokens: true });
+    // Hold back what may still become a stop string.
+    this.flush(this.text.length - partialStopLength(this.text, this.stops));
+    return false;
+  }
+
+  /** Sets the text to `decoded`, cut at its first stop string (which ends the sequence). */
+  private cut(decoded: string): void {
+    let text = decoded;
     const stop = firstStop(text, this.stops);
     if (stop >= 0) {
       text = text.slice(0, stop);
       this.stoppedByString = true;
-      this.criteria.interrupt();
     }
     this.text = text;
-    if (this.stoppedByString) {
-      this.flush(text.length);
-      return;
-    }
-    // Hold back what may still become a stop string, and incomplete UTF-8 (U+FFFD).
-    let safe = text.length - partialStopLength(text, this.stops);
-    while (safe > 0 && text[safe - 1] === '\uFFFD') safe--;
-    this.flush(safe);
   }
 
-  override end(): void {}
-
   private flush(upTo: number): void {
-    // Tokenizers whose decoding revises earlier text (space clean-up) wait for finish().
-    if (upTo <= this.emitted.length || !this.text.startsWith(this.emitted)) return;
-    this.send(this.text.slice(this.emitted.length, upTo));
+    if (upTo > this.emitted.length) this.send(this.text.slice(this.emitted.length, upTo));
   }
 
   private send(delta: string): void {
@@ -96,11 +85,10 @@ export class GenerationStream extends BaseStreamer {
     this.emit?.({ text: delta });
   }
 
-  /** Emits the rest and returns the final text, always equal to the concatenated deltas. */
+  /** Emits the rest (held-back text, an incomplete last character) and returns the final text, equal to the concatenated deltas. */
   finish(): string {
-    // Normally the streamed text is a prefix of the final text; if the decoder revised
-    // already streamed characters, the stream cannot be taken back, so it wins.
-    this.send(this.text.slice(commonPrefixLength(this.text, this.emitted)));
+    if (!this.stoppedByString) this.cut(this.decoded += this.decoder.rest());
+    this.flush(this.text.length);
     return this.emitted;
   }
 }

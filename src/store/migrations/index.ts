@@ -7,6 +7,8 @@ import * as m0005 from './0005-model-timeout.js';
 import * as m0006 from './0006-service-wake.js';
 import * as m0007 from './0007-training-jobs.js';
 import * as m0008 from './0008-training-slurm.js';
+import * as m0009 from './0009-model-padding.js';
+import * as m0010 from './0010-builtin-replicas.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -18,4 +20,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006-service-wake': m0006,
   '0007-training-jobs': m0007,
   '0008-training-slurm': m0008,
+  '0009-model-padding': m0009,
+  '0010-builtin-replicas': m0010,
 };
