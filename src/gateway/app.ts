@@ -37,11 +37,14 @@ import { openApiRoutes } from './openapi/docs-routes.js';
 import { installRequestTracing } from './request-trace.js';
 import { requestIdOf } from '../tracing/index.js';
 import { registerOpenApi } from './openapi/register.js';
+import { lazyValidators } from './lazy-validators.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Every route with its auth decision, as registered (docs/auth.md lists the same). */
     routeTable: RouteEntry[];
+    /** Compiles every route's validation schema now (they compile on first use; the tests call this). */
+    compileRouteSchemas: () => void;
   }
 }
 
@@ -51,6 +54,7 @@ declare module 'fastify' {
  * Tests call app.inject(); server.ts calls listen().
  */
 export async function buildApp(corral: Corral): Promise<FastifyInstance> {
+  const validators = lazyValidators();
   const app = Fastify({
     loggerInstance: corral.logger as FastifyBaseLogger,
     // Per-request log lines cost throughput; /metrics counts requests instead.
@@ -63,12 +67,14 @@ export async function buildApp(corral: Corral): Promise<FastifyInstance> {
     // Fastify's defaults coerce types ("8" → 8, 42 → "42") and silently drop properties that
     // additionalProperties: false forbids; an API should answer 400 to a wrong type or a typo instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: validators.build } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // First of all hooks: even a request the guards refuse is answered with its X-Request-Id.
   installRequestTracing(app);
   // Before route-auth and every route: swagger sees each route, and the docs' own routes get their decision (public).
   await registerOpenApi(app);
   app.decorate('routeTable', requireAuthDecisions(app));
+  app.decorate('compileRouteSchemas', validators.compileAll);
 
   // MLBuffet documents predictions as GET with a JSON body; Fastify ignores GET bodies unless told.
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
