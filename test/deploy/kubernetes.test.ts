@@ -30,14 +30,14 @@ test('every manifest validates against its kind\'s schema', () => {
 });
 
 test('a broken manifest is caught (the validation is real)', () => {
-  const gateway = structuredClone(manifests.find((m) => m.object.kind === 'Deployment')!.object) as { spec: { replicas: unknown } };
+  const gateway = structuredClone(manifests.find((m) => m.object.kind === 'Deployment')!.object) as unknown as { spec: { replicas: unknown } };
   gateway.spec.replicas = 'two';
   assert.throws(() => new Deployment(gateway as never).validate());
 });
 
 test("the containers run real corral commands with options corral knows", async () => {
   for (const { object } of manifests.filter((m) => m.object.kind === 'Deployment')) {
-    const container = (object as { spec: { template: { spec: { containers: Array<{ command: string[] }> } } } }).spec.template.spec.containers[0]!;
+    const container = (object as unknown as { spec: { template: { spec: { containers: Array<{ command: string[] }> } } } }).spec.template.spec.containers[0]!;
     assert.deepEqual(container.command.slice(0, 2), ['node', 'bin/corral.js']);
     const help = await runCli('http://127.0.0.1:9', [...container.command.slice(2), '--help']);
     assert.equal(help.code, 0, help.stderr);
