@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what `npm test` talks to, on this machine, idempotently:
-# Redis on 127.0.0.1:6379 (started if nothing answers there), sshd and chromium
+# Redis on 127.0.0.1:6379 (started if nothing answers there), PostgreSQL on
+# 127.0.0.1:5432 (its cluster started if it does not answer), sshd and chromium
 # packages, and a single-node Slurm cluster (scripts/slurm/setup-local-cluster.sh). Expects root and Debian's apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,14 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   mkdir -p /var/lib/redis /var/log/redis
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/corral-test.log
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+# PostgreSQL, for the state tests that run on every engine (test/helpers/databases.ts): Debian's cluster 15/main, trust auth on loopback.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+  echo "[test-services] starting PostgreSQL (pg_ctlcluster 15 main start)"
+  pg_ctlcluster 15 main start || true
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break; sleep 0.1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "[test-services] PostgreSQL does not answer on 127.0.0.1:5432" >&2; exit 1; }
 fi
 
 # sshd, for the tests that drive Slurm over SSH (they start their own on 127.0.0.2).

@@ -3,6 +3,7 @@ import { VERSION } from '../gateway/version.js';
 import { EXIT, ExitError } from './exit-error.js';
 import { registerHost } from './host-command.js';
 import { registerBoxCommands } from './box-commands.js';
+import { registerDbCommands } from './db-commands.js';
 import { registerAuditCommand, registerKeyCommands } from './key-commands.js';
 import { registerProfileCommands } from './profile-commands.js';
 import { registerServiceCommands } from './service-commands.js';
@@ -28,6 +29,7 @@ registerAuditCommand(program);
 registerHost(program);
 registerWorkerCommands(program);
 registerTrainCommands(program);
+registerDbCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,8 @@ export interface CorralConfig {
   publicUrl?: string;
   /** Redis for scale-out (CORRAL_REDIS_URL); unset = everything in this process. */
   redisUrl?: string;
+  /** PostgreSQL for the state several gateways share (CORRAL_DATABASE_URL, postgres://user:password@host:port/db); unset = SQLite in CORRAL_HOME. */
+  databaseUrl?: string;
   /** Prefix of every Redis key, so deployments can share a server. */
   queuePrefix: string;
   /** Async jobs run at once by this gateway. */
@@ -148,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowRemoteModels: env.CORRAL_ALLOW_REMOTE_MODELS !== '0',
     publicUrl: env.CORRAL_PUBLIC_URL || undefined,
     redisUrl: env.CORRAL_REDIS_URL || undefined,
+    databaseUrl: databaseUrlFrom(env),
     queuePrefix: env.CORRAL_QUEUE_PREFIX || 'corral',
     jobConcurrency: intFrom(env, 'CORRAL_JOB_CONCURRENCY', 32),
     maxQueuedJobs: intFrom(env, 'CORRAL_MAX_QUEUED_JOBS', 10_000),
@@ -168,6 +171,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...overrides,
   };
   return config;
+}
+
+/** Only PostgreSQL URLs; the error never repeats the value (it may hold a password). */
+function databaseUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.CORRAL_DATABASE_URL || undefined;
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) throw new Error('CORRAL_DATABASE_URL must be a postgres:// or postgresql:// URL.');
+  return url;
 }
 
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { EventHub } from '../events/index.js';
-import { configFilePath, databasePath, modelsDir, readModelOverrides, type CorralConfig } from '../config/index.js';
+import { configFilePath, modelsDir, readModelOverrides, type CorralConfig } from '../config/index.js';
 import { InferenceService } from '../inference/index.js';
 import { createMetrics, type CorralMetrics } from '../metrics/index.js';
 import type { InferenceDispatcher } from '../dispatch/inference-dispatcher.js';
@@ -16,7 +16,7 @@ import { boxProviderFactory } from '../boxes/box-providers.js';
 import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/index.js';
 import { ServiceLogs } from '../services/service-logs.js';
 import { IdleReaper } from '../services/idle-reaper.js';
-import { openDatabase, type Db } from '../store/index.js';
+import { databaseTarget, openDatabase, type Db } from '../store/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { TrainingManager, trainingSettingsFrom } from '../training/index.js';
 import {
@@ -74,7 +74,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: redactToken(req.url ?? '') }) },
   });
   const metrics = createMetrics();
-  const db = await openDatabase(databasePath(config));
+  const db = await openDatabase(databaseTarget(config));
   const events = new EventHub(config.eventsHistory);
   const pool = (size: number, announce?: EventHub) => new WorkerPool({
     size,

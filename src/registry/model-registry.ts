@@ -32,9 +32,9 @@ export class ModelRegistry {
   ) {}
 
   async list(profile: string): Promise<RegistryEntry[]> {
-    const rows = await this.db.selectFrom('registry_models').selectAll().where('profile', '=', profile)
-      .orderBy('model').orderBy('revision').execute();
-    return rows.map(entryFromRow);
+    const rows = await this.db.selectFrom('registry_models').selectAll().where('profile', '=', profile).execute();
+    // Sorted here, not in SQL: PostgreSQL's collation may order case and punctuation unlike SQLite's binary order.
+    return rows.map(entryFromRow).sort((a, b) => byCodeUnits(a.model, b.model) || byCodeUnits(a.revision, b.revision));
   }
 
   /** Re-scans the profile's directories and replaces what the database knows about it. */
@@ -78,6 +78,8 @@ export class ModelRegistry {
     return parseRemoteScan(await this.remoteShell(profile, remoteScanScript([dir])));
   }
 }
+
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function entryFromRow(row: RegistryModelsTable): RegistryEntry {
   return {

@@ -113,6 +113,8 @@ export class ModelRepository {
   }
 
   async describe(name: string, description: string): Promise<ModelRecord> {
+    // PostgreSQL text cannot hold NUL; refused on every engine so both behave alike.
+    if (description.includes('\0')) throw new CorralError('BAD_REQUEST', 'A model description may not contain NUL characters (\\u0000).');
     return this.update(name, { description });
   }
 

@@ -1,5 +1,9 @@
 
-/** Table types for Kysely. Columns are portable SQL types so PostgreSQL can host the same schema. */
+/**
+ * Table types for Kysely. Columns are portable SQL types so PostgreSQL can host the same schema:
+ * times are ISO strings, JSON is text, flags are 1/0 integers (what the code reads on both engines).
+ * A bigint comes back from PostgreSQL as a string (pg keeps 64 bits exact): read it with Number().
+ */
 export interface ModelsTable {
   name: string;
   version: number;
@@ -7,7 +11,8 @@ export interface ModelsTable {
   file_path: string;
   format: string;
   description: string;
-  size_bytes: number;
+  /** bigint: a string from PostgreSQL. */
+  size_bytes: number | string;
   sha256: string;
   inputs_json: string;
   outputs_json: string;
@@ -95,7 +100,8 @@ export interface RegistryModelsTable {
   model: string;
   revision: string;
   path: string;
-  size_bytes: number;
+  /** bigint: a string from PostgreSQL. */
+  size_bytes: number | string;
   /** Where it was found: 'cache' (shared, read-only), 'home' (the user's), 'repository' (ONNX). */
   source: string;
   discovered_at: string;

@@ -1,9 +1,10 @@
 /**
- * ModelRepository over a real SQLite database, validating uploads in a real
- * worker process (WorkerPool of one) running onnxruntime.
+ * ModelRepository over a real SQLite database and a real PostgreSQL one (the suite runs
+ * once per engine), validating uploads in a real worker process (WorkerPool of one)
+ * running onnxruntime.
  */
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +14,15 @@ import pino from 'pino';
 import { CorralError } from '../../src/errors/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { ModelRepository, type ModelInspector } from '../../src/repository/index.js';
-import { openDatabase, type Db } from '../../src/store/index.js';
+import type { Db } from '../../src/store/index.js';
 import { WorkerPool } from '../../src/workers/index.js';
 import { writeFixtureModels } from '../fixtures/index.js';
+import { DIALECTS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
 
 let home: string;
 let fixtures: Record<string, string>;
 let pool: WorkerPool;
+let database: FreshDatabase;
 let db: Db;
 let modelsDir: string;
 let repo: ModelRepository;
@@ -40,17 +43,26 @@ before(async () => {
     inspections++;
     return pool.inspect(runtime, path);
   };
-  db = await openDatabase(join(home, 'corral.sqlite'));
-  modelsDir = join(home, 'models');
-  repo = await ModelRepository.open(db, modelsDir, inspect);
-  repo.onVersionRetired = (key) => { retired.push(key); };
 });
 
 after(async () => {
   await pool?.close();
-  await db?.destroy();
   rmSync(home, { recursive: true, force: true });
 });
+
+/** Per engine: a fresh database and models directory, the repository opened on them. */
+function openRepositoryOn(dialect: (typeof DIALECTS)[number]): void {
+  before(async () => {
+    mkdirSync(join(home, dialect));
+    database = await freshDatabase(dialect, join(home, dialect));
+    db = await database.open();
+    modelsDir = join(home, dialect, 'models');
+    repo = await ModelRepository.open(db, modelsDir, inspect);
+    retired.length = 0;
+    repo.onVersionRetired = (key) => { retired.push(key); };
+  });
+  after(async () => { await database?.drop(); });
+}
 
 const stream = (name: string) => createReadStream(fixtures[name] ?? join(home, 'fixtures', name));
 const rowOf = (name: string) => db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
@@ -62,7 +74,9 @@ const isCode = (code: string) => (err: unknown) => {
   return true;
 };
 
-describe('ModelRepository', () => {
+for (const dialect of DIALECTS) describe(`ModelRepository on ${dialect}`, () => {
+  openRepositoryOn(dialect);
+
   test('upload from a stream stores models/<name>/1/model.onnx and a row', async () => {
     const model = await repo.upload('iris.onnx', stream('iris'));
     const path = join(modelsDir, 'iris.onnx', '1', 'model.onnx');
@@ -148,11 +162,20 @@ describe('ModelRepository', () => {
     assert.equal(inspections, inspectionsBefore, 'no worker was asked to inspect anything');
     assert.deepEqual(readdirSync(dir), [], 'nothing was written, not even the .incoming directory');
     assert.equal(existsSync(join(home, 'escape')), false);
-    assert.equal(await db.selectFrom('models').select('name').where('name', 'in', bad.filter((b) => b !== '')).executeTakeFirst(), undefined);
+    // PostgreSQL cannot even compare with a NUL in text; that name never got near the database.
+    assert.equal(await db.selectFrom('models').select('name').where('name', 'in', bad.filter((b) => b !== '' && !b.includes('\0'))).executeTakeFirst(), undefined);
     // 128 characters is the limit, and allowed.
     const longest = 'a'.repeat(128);
     assert.equal((await fresh.upload(longest, stream('iris'))).name, longest);
     await fresh.delete(longest);
+  });
+
+  test('a description with a NUL character is BAD_REQUEST on every engine, and the old one stays', async () => {
+    await repo.upload('nul-desc', stream('iris'));
+    await repo.describe('nul-desc', 'before');
+    await assert.rejects(repo.describe('nul-desc', 'a\0b'), (err) => isCode('BAD_REQUEST')(err) && (err as Error).message === 'A model description may not contain NUL characters (\\u0000).');
+    assert.equal(repo.get('nul-desc').description, 'before');
+    assert.equal((await rowOf('nul-desc'))?.description, 'before');
   });
 
   test('delete removes the directory and the row', async () => {
@@ -178,14 +201,9 @@ describe('ModelRepository', () => {
     assert.equal(model.description, 'survives a restart');
     assert.deepEqual(model.batching, { maxBatchSize: 4, maxQueueDelayMicroseconds: 500 });
     assert.ok(existsSync(model.path));
-    // And through a fresh connection to the file, as after a process restart.
-    const db2 = await openDatabase(join(home, 'corral.sqlite'));
-    try {
-      const again = await ModelRepository.open(db2, modelsDir, inspect);
-      assert.deepEqual(again.list(), repo.list());
-    } finally {
-      await db2.destroy();
-    }
+    // And through a fresh connection to the database, as after a process restart.
+    const again = await ModelRepository.open(await database.open(), modelsDir, inspect);
+    assert.deepEqual(again.list(), repo.list());
   });
 
   test('concurrent uploads of the same name get distinct versions', async () => {

@@ -1,11 +1,11 @@
 /**
- * ModelRepository's settings and change events over a real SQLite database
- * and a real worker process: the batching fields and time limit each change
+ * ModelRepository's settings and change events over a real SQLite database and a
+ * real PostgreSQL one (once per engine) and a real worker process: the batching fields and time limit each change
  * alone and outlive a re-upload, every change is published to the event hub,
  * and which signatures can be batched.
  */
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,14 +13,14 @@ import pino from 'pino';
 import { EventHub, type HubEvent } from '../../src/events/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { hasBatchDimension, ModelRepository, type ModelRecord } from '../../src/repository/index.js';
-import { openDatabase, type Db } from '../../src/store/index.js';
 import { WorkerPool } from '../../src/workers/index.js';
 import { writeFixtureModels } from '../fixtures/index.js';
+import { DIALECTS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
 
 let home: string;
 let fixtures: Record<string, string>;
 let pool: WorkerPool;
-let db: Db;
+let database: FreshDatabase;
 let repo: ModelRepository;
 const events: HubEvent[] = [];
 
@@ -31,22 +31,26 @@ before(async () => {
     size: 1, home, allowRemoteModels: false, threadsPerWorker: 1, memoryBudgetBytes: 1024 ** 3, readyTimeoutMs: 30_000,
     metrics: createMetrics(), logger: pino({ level: 'silent' }),
   });
-  db = await openDatabase(join(home, 'corral.sqlite'));
-  const hub = new EventHub();
-  hub.subscribe((e) => events.push(e));
-  repo = await ModelRepository.open(db, join(home, 'models'), (runtime, path) => pool.inspect(runtime, path), hub);
 });
 
 after(async () => {
   await pool?.close();
-  await db?.destroy();
   rmSync(home, { recursive: true, force: true });
 });
 
 const upload = (name: string, fixture = 'iris') => repo.upload(name, createReadStream(fixtures[fixture]!));
 const seen = () => events.splice(0).map((e) => `${e.type} ${'model' in e ? `${e.model.name}@${e.model.version}` : ''}`);
 
-describe('ModelRepository settings', () => {
+for (const dialect of DIALECTS) describe(`ModelRepository settings on ${dialect}`, () => {
+  before(async () => {
+    mkdirSync(join(home, dialect));
+    database = await freshDatabase(dialect, join(home, dialect));
+    const hub = new EventHub();
+    hub.subscribe((e) => events.push(e));
+    repo = await ModelRepository.open(await database.open(), join(home, dialect, 'models'), (runtime, path) => pool.inspect(runtime, path), hub);
+  });
+  after(async () => { await database?.drop(); });
+
   test('each batching field and the time limit change alone; a re-upload keeps them', async () => {
     const fresh = await upload('settings.onnx');
     assert.equal('timeoutMs' in fresh, false, 'no limit of its own until one is set');
