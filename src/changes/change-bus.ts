@@ -35,3 +35,12 @@ export class TopicListeners {
 }
 
 export const changeMessage = (topic: ChangeTopic, id: string) => JSON.stringify({ topic, id });
+
+/** The key store's view of a bus: the ids of keys changed (revoked, edited) on any gateway. */
+export function keyChangesOf(bus: ChangeBus): { publish(keyId: string): Promise<void>; subscribe(listener: (keyId: string) => void): Promise<void>; close(): Promise<void> } {
+  return {
+    publish: (keyId) => bus.publish('keys', keyId),
+    subscribe: (listener) => bus.subscribe('keys', listener),
+    close: async () => undefined, // the bus is the deployment's; corral.close() closes it
+  };
+}

@@ -51,6 +51,8 @@ export interface CorralConfig {
   redisUrl?: string;
   /** PostgreSQL for the state several gateways share (CORRAL_DATABASE_URL, postgres://user:password@host:port/db); unset = SQLite in CORRAL_HOME. */
   databaseUrl?: string;
+  /** Where gateways sharing a database elect the one that runs the monitors (CORRAL_LEADER_LOCK: postgres, the default, or redis). */
+  leaderLock: 'postgres' | 'redis';
   /** Prefix of every Redis key, so deployments can share a server. */
   queuePrefix: string;
   /** Async jobs run at once by this gateway. */
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl: env.CORRAL_PUBLIC_URL || undefined,
     redisUrl: env.CORRAL_REDIS_URL || undefined,
     databaseUrl: databaseUrlFrom(env),
+    leaderLock: leaderLockFrom(env),
     queuePrefix: env.CORRAL_QUEUE_PREFIX || 'corral',
     jobConcurrency: intFrom(env, 'CORRAL_JOB_CONCURRENCY', 32),
     maxQueuedJobs: intFrom(env, 'CORRAL_MAX_QUEUED_JOBS', 10_000),
@@ -178,6 +181,13 @@ function databaseUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
   const url = env.CORRAL_DATABASE_URL || undefined;
   if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) throw new Error('CORRAL_DATABASE_URL must be a postgres:// or postgresql:// URL.');
   return url;
+}
+
+function leaderLockFrom(env: NodeJS.ProcessEnv): 'postgres' | 'redis' {
+  const lock = env.CORRAL_LEADER_LOCK || 'postgres';
+  if (lock !== 'postgres' && lock !== 'redis') throw new Error(`CORRAL_LEADER_LOCK must be 'postgres' or 'redis', got '${lock}'.`);
+  if (lock === 'redis' && !env.CORRAL_REDIS_URL) throw new Error('CORRAL_LEADER_LOCK=redis needs CORRAL_REDIS_URL.');
+  return lock;
 }
 
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -17,6 +17,10 @@ import { ServiceMonitor, ServiceRegistry, ServiceRunner } from '../services/inde
 import { ServiceLogs } from '../services/service-logs.js';
 import { IdleReaper } from '../services/idle-reaper.js';
 import { databaseTarget, openDatabase, type Db } from '../store/index.js';
+import { changeBusFor } from '../changes/change-bus-for.js';
+import { keyChangesOf, type ChangeBus } from '../changes/change-bus.js';
+import { leadershipFor } from '../leadership/leadership-for.js';
+import type { Leadership } from '../leadership/leadership.js';
 import { WorkerPool } from '../workers/index.js';
 import { TrainingManager, trainingSettingsFrom } from '../training/index.js';
 import {
@@ -43,6 +47,10 @@ export interface Corral {
   reaper: IdleReaper;
   /** Starts services again after their box was preempted, up to max_restarts. */
   restarter: BoxRestarter;
+  /** Whether this gateway runs the monitors (one gateway of a deployment sharing PostgreSQL). */
+  leadership: Leadership;
+  /** How the gateways of a deployment hear of each other's changes (none for one gateway). */
+  changes: ChangeBus | undefined;
   /** Boxes of the gce, ec2 and command profiles: list, start, stop (never create). */
   boxes: BoxController;
   /** The last lines of each service: worker output, job log, state changes (GET /api/services/<id>/logs). */
@@ -75,6 +83,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   });
   const metrics = createMetrics();
   const db = await openDatabase(databaseTarget(config));
+  const changes = await changeBusFor(config);
   const events = new EventHub(config.eventsHistory);
   const pool = (size: number, announce?: EventHub) => new WorkerPool({
     size,
@@ -99,9 +108,9 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
       resultTtlSeconds: config.jobTtlSeconds, maxWaiting: config.maxQueuedJobs, inspector: pool(1), metrics, logger, events,
     })
     : pool(config.workers, events);
-  const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path), events);
+  const repository = await ModelRepository.open(db, modelsDir(config), (runtime, path) => dispatcher.inspect(runtime, path), events, changes);
   const inference = new InferenceService(repository, dispatcher, config, metrics, logger);
-  const services = await ServiceRegistry.open(db, repository, events);
+  const services = await ServiceRegistry.open(db, repository, events, changes);
   const profiles = new ProfileStore(join(config.home, 'profiles.cfg'), config.home);
   const boxes = new BoxController(profiles, boxProviderFactory(), events);
   const launcherFor = launcherFactory({
@@ -122,8 +131,7 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     if (event.type === 'service') logs.stateChanged(event.service);
     else if (event.type === 'service-deleted') logs.forget(event.service.id);
   });
-  const keys = await KeyStore.open(db, config.redisUrl
-    ? new (await import('../auth/redis-key-changes.js')).RedisKeyChanges(config.redisUrl, config.queuePrefix) : undefined);
+  const keys = await KeyStore.open(db, changes ? keyChangesOf(changes) : undefined);
   const quotas: QuotaStore = config.redisUrl
     ? new (await import('../auth/quota/redis-quota-store.js')).RedisQuotaStore(config.redisUrl, config.queuePrefix) : new MemoryQuotaStore();
   const corral: Corral = {
@@ -140,15 +148,20 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
     monitor: new ServiceMonitor(services, profiles, launcherFor, logger, config.monitorIntervalMs),
     logs,
     restarter: undefined as unknown as BoxRestarter,
+    leadership: await leadershipFor(config),
+    changes,
     training: await TrainingManager.open({ db, home: config.home, repository, profiles, logger, settings: trainingSettingsFrom(process.env), gatewayUrl: () => corral.publicUrl }),
     async close() {
       // First: a training job still running is stopped while the repository and database are there.
       await corral.training.close();
+      // Giving the lead up first lets another gateway take the monitors over at once.
+      await corral.leadership.stop();
       corral.monitor.stop();
       corral.reaper.stop();
       corral.runner.close();
       corral.restarter.stop();
       await keys.close();
+      await changes?.close();
       await quotas.close();
       await dispatcher.close();
       await db.destroy();
@@ -156,10 +169,15 @@ export async function createCorral(config: CorralConfig): Promise<Corral> {
   };
   corral.runner = new ServiceRunner({ registry: services, inference, config, logger, profiles, launcherFor, gatewayUrl: () => corral.publicUrl, events, metrics });
   corral.reaper = new IdleReaper({ registry: services, runner: corral.runner, logger });
-  corral.monitor.start();
-  corral.reaper.start();
   corral.restarter = new BoxRestarter({ registry: services, profiles, logger, wake: (service, reason) => corral.runner.wake(service, reason),
     baseMs: config.boxRestartBackoffMs, intervalMs: config.monitorIntervalMs });
-  corral.restarter.start();
+  // The monitors run on one gateway of a deployment: the leader (always, for a gateway alone).
+  corral.leadership.start((leader) => {
+    metrics.leader.set(leader ? 1 : 0);
+    const monitors = [corral.monitor, corral.reaper, corral.restarter];
+    if (leader) monitors.forEach((m) => m.start());
+    else monitors.forEach((m) => m.stop());
+    if (corral.leadership.kind !== 'solo') logger.info({ leader }, leader ? 'this gateway now leads: it runs the monitors' : 'this gateway no longer leads');
+  });
   return corral;
 }

@@ -57,6 +57,7 @@ export function createMetrics() {
       name: 'corral_worker_restarts_total', help: 'Worker processes restarted after they exited unexpectedly.', registers,
     }),
     workersReady: new Gauge({ name: 'corral_workers_ready', help: 'Worker processes ready to take work.', registers }),
+    leader: new Gauge({ name: 'corral_leader', help: '1 on the gateway that runs the monitors (of gateways sharing one database), else 0.', registers }),
     inferenceTimeouts: new Counter({
       name: 'corral_inference_timeouts_total', help: 'Inference requests answered 504 TIMEOUT because the model ran past its time limit, by model.',
       labelNames: ['model'] as const, registers,

@@ -7,7 +7,9 @@ import type { BatchingConfig } from '../config/config.js';
 import { CorralError, errors } from '../errors/index.js';
 import type { ModelSignature } from '../runtimes/runtime.js';
 import type { EventHub } from '../events/index.js';
+import type { ChangeBus } from '../changes/change-bus.js';
 import type { Db } from '../store/index.js';
+import { lockName } from '../store/name-lock.js';
 import { validateModelName } from './model-name.js';
 import { modelRef, recordFromRow, type ModelRecord } from './model-record.js';
 import { receiveUpload } from './receive-upload.js';
@@ -32,16 +34,48 @@ export class ModelRepository {
     readonly dir: string,
     private readonly inspect: ModelInspector,
     private readonly events?: EventHub,
+    private readonly changes?: ChangeBus,
   ) {}
 
-  /** `events` hears of every upload, change and delete (GET /api/events). */
-  static async open(db: Db, dir: string, inspect: ModelInspector, events?: EventHub): Promise<ModelRepository> {
+  /**
+   * `events` hears of every upload, change and delete (GET /api/events); `changes`
+   * tells the other gateways of a deployment, and brings their changes here.
+   */
+  static async open(db: Db, dir: string, inspect: ModelInspector, events?: EventHub, changes?: ChangeBus): Promise<ModelRepository> {
     await mkdir(dir, { recursive: true });
-    const repo = new ModelRepository(db, dir, inspect, events);
+    const repo = new ModelRepository(db, dir, inspect, events, changes);
     for (const row of await db.selectFrom('models').selectAll().orderBy('name').execute()) {
       repo.models.set(row.name, recordFromRow(row, dir));
     }
+    await changes?.subscribe('models', (name) => void repo.refresh(name).catch(() => undefined));
     return repo;
+  }
+
+  /**
+   * Takes the database's copy of `name` into memory after another gateway changed it
+   * (this gateway's own changes are already there and change nothing). A replaced or
+   * deleted version is retired here too, so this gateway's workers drop it; its files
+   * are removed by the gateway that replaced it.
+   */
+  async refresh(name: string): Promise<void> {
+    const row = await this.db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+    const known = this.models.get(name);
+    if (!row) {
+      if (!known) return;
+      this.models.delete(name);
+      this.events?.publish({ type: 'model-deleted', model: known });
+      await this.onVersionRetired(modelRef(known).key);
+      return;
+    }
+    if (known && known.version === row.version && known.updatedAt === row.updated_at) return;
+    const record = recordFromRow(row, this.dir);
+    this.models.set(name, record);
+    this.events?.publish({ type: 'model', model: record });
+    if (known && known.version !== record.version) await this.onVersionRetired(modelRef(known).key);
+  }
+
+  private changed(name: string): void {
+    void this.changes?.publish('models', name).catch(() => undefined);
   }
 
   list(): ModelRecord[] {
@@ -75,41 +109,57 @@ export class ModelRepository {
 
   private async store(name: string, source: Readable): Promise<ModelRecord> {
     const received = await receiveUpload(source, this.dir);
-    const previous = this.models.get(name);
-    const version = (previous?.version ?? 0) + 1;
-    const relative = join(name, String(version), 'model.onnx');
-    const finalPath = join(this.dir, relative);
+    let finalPath: string | undefined;
     let record: ModelRecord;
+    let previous: ModelRecord | undefined;
     try {
       const signature = await this.inspect('onnx', received.path);
       if (signature.inputs.length === 0) throw new CorralError('INVALID_MODEL_FILE', 'The model declares no tensor inputs.');
-      await mkdir(dirname(finalPath), { recursive: true });
-      await rename(received.path, finalPath);
-      const now = new Date().toISOString();
-      const row = {
-        name, version, file_path: relative, format: 'onnx',
-        description: previous?.description ?? '',
-        size_bytes: received.sizeBytes, sha256: received.sha256,
-        inputs_json: JSON.stringify(signature.inputs), outputs_json: JSON.stringify(signature.outputs),
-        max_batch_size: previous?.batching.maxBatchSize ?? null,
-        max_queue_delay_us: previous?.batching.maxQueueDelayMicroseconds ?? null,
-        timeout_ms: previous?.timeoutMs ?? null,
-        dim_names_json: signature.dimNames ? JSON.stringify(signature.dimNames) : null,
-        padding_json: previous?.padding !== undefined ? JSON.stringify(previous.padding) : null,
-        created_at: previous?.createdAt ?? now, updated_at: now,
-      };
-      await this.db.insertInto('models').values(row)
-        .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
-      record = recordFromRow(row, this.dir);
+      // The next version is the database's, taken under a lock on the name: two gateways
+      // uploading one model at once make two versions, one after the other, never one twice.
+      record = await this.db.transaction().execute(async (trx) => {
+        await lockName(trx, `model:${name}`);
+        const current = await trx.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+        previous = current ? recordFromRow(current, this.dir) : undefined;
+        const version = (previous?.version ?? 0) + 1;
+        const relative = join(name, String(version), 'model.onnx');
+        finalPath = join(this.dir, relative);
+        await mkdir(dirname(finalPath), { recursive: true });
+        await rename(received.path, finalPath);
+        return this.commitVersion(trx, name, version, relative, received, signature, previous);
+      });
       this.models.set(name, record);
       this.events?.publish({ type: 'model', model: record });
+      this.changed(name);
     } catch (err) {
       await rm(received.path, { force: true });
-      await rm(dirname(finalPath), { recursive: true, force: true });
+      if (finalPath) await rm(dirname(finalPath), { recursive: true, force: true });
       throw err;
     }
     if (previous) await this.retire(previous);
     return record;
+  }
+
+  private async commitVersion(
+    trx: Db, name: string, version: number, relative: string,
+    received: { sizeBytes: number; sha256: string }, signature: ModelSignature, previous: ModelRecord | undefined,
+  ): Promise<ModelRecord> {
+    const now = new Date().toISOString();
+    const row = {
+      name, version, file_path: relative, format: 'onnx',
+      description: previous?.description ?? '',
+      size_bytes: received.sizeBytes, sha256: received.sha256,
+      inputs_json: JSON.stringify(signature.inputs), outputs_json: JSON.stringify(signature.outputs),
+      max_batch_size: previous?.batching.maxBatchSize ?? null,
+      max_queue_delay_us: previous?.batching.maxQueueDelayMicroseconds ?? null,
+      timeout_ms: previous?.timeoutMs ?? null,
+      dim_names_json: signature.dimNames ? JSON.stringify(signature.dimNames) : null,
+      padding_json: previous?.padding !== undefined ? JSON.stringify(previous.padding) : null,
+      created_at: previous?.createdAt ?? now, updated_at: now,
+    };
+    await trx.insertInto('models').values(row)
+      .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
+    return recordFromRow(row, this.dir);
   }
 
   async describe(name: string, description: string): Promise<ModelRecord> {
@@ -137,6 +187,7 @@ export class ModelRepository {
     await this.db.deleteFrom('models').where('name', '=', name).execute();
     this.models.delete(name);
     this.events?.publish({ type: 'model-deleted', model });
+    this.changed(name);
     await this.retire(model);
     await rm(join(this.dir, name), { recursive: true, force: true });
     return model;
@@ -149,6 +200,7 @@ export class ModelRepository {
     const record = recordFromRow(row, this.dir);
     this.models.set(name, record);
     this.events?.publish({ type: 'model', model: record });
+    this.changed(name);
     return record;
   }
 

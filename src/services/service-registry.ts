@@ -3,6 +3,7 @@ import { CorralError } from '../errors/index.js';
 import type { EventHub } from '../events/index.js';
 import type { ModelRecord, ModelRepository } from '../repository/index.js';
 import { validateModelName } from '../repository/model-name.js';
+import type { ChangeBus } from '../changes/change-bus.js';
 import type { Db } from '../store/index.js';
 import type { ServicesTable } from '../store/schema.js';
 import { serviceFromRow, type ServiceRecord, type ServiceState } from './service-record.js';
@@ -30,16 +31,48 @@ export const BUILTIN_SERVICES: readonly NewService[] = [
 export class ServiceRegistry {
   private readonly services = new Map<string, ServiceRecord>();
 
-  private constructor(private readonly db: Db, private readonly repository: ModelRepository, private readonly events?: EventHub) {}
+  private constructor(
+    private readonly db: Db, private readonly repository: ModelRepository,
+    private readonly events?: EventHub, private readonly changes?: ChangeBus,
+  ) {}
 
   /** `events` hears of every service created, changed (state, endpoint, token) and deleted (GET /api/events). */
-  static async open(db: Db, repository: ModelRepository, events?: EventHub): Promise<ServiceRegistry> {
-    const registry = new ServiceRegistry(db, repository, events);
+  /** `changes` tells the other gateways of a deployment, and brings their changes here. */
+  static async open(db: Db, repository: ModelRepository, events?: EventHub, changes?: ChangeBus): Promise<ServiceRegistry> {
+    const registry = new ServiceRegistry(db, repository, events, changes);
     for (const row of await db.selectFrom('services').selectAll().execute()) registry.services.set(row.id, serviceFromRow(row));
     for (const builtin of BUILTIN_SERVICES) {
-      if (!registry.findCreated(builtin.name)) await registry.create(builtin, 'RUNNING');
+      if (registry.findCreated(builtin.name)) continue;
+      // Gateways starting together on one new database race to create the built-ins: the
+      // database keeps the first (names are unique) and the others read it back.
+      await registry.create(builtin, 'RUNNING').catch(async (err: unknown) => {
+        const row = await db.selectFrom('services').selectAll().where('name', '=', builtin.name).executeTakeFirst();
+        if (!row) throw err;
+        registry.services.set(row.id, serviceFromRow(row));
+      });
     }
+    await changes?.subscribe('services', (id) => void registry.refresh(id).catch(() => undefined));
     return registry;
+  }
+
+  /** Takes the database's copy of a service another gateway created, changed or deleted. */
+  async refresh(id: string): Promise<void> {
+    const row = await this.db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+    const known = this.services.get(id);
+    if (!row) {
+      if (!known) return;
+      this.services.delete(id);
+      this.events?.publish({ type: 'service-deleted', service: known });
+      return;
+    }
+    if (known && known.updatedAt === row.updated_at && known.status === row.status) return;
+    const record = serviceFromRow(row);
+    this.services.set(id, record);
+    this.events?.publish({ type: 'service', service: record });
+  }
+
+  private changed(id: string): void {
+    void this.changes?.publish('services', id).catch(() => undefined);
   }
 
   /** Created services, then repository models as services. */
@@ -81,6 +114,7 @@ export class ServiceRegistry {
     const record = serviceFromRow(row);
     this.services.set(record.id, record);
     this.events?.publish({ type: 'service', service: record });
+    this.changed(record.id);
     return record;
   }
 
@@ -143,6 +177,7 @@ export class ServiceRegistry {
     const record = serviceFromRow(row);
     this.services.set(id, record);
     this.events?.publish({ type: 'service', service: record });
+    this.changed(id);
     return record;
   }
 
@@ -155,6 +190,7 @@ export class ServiceRegistry {
     await this.db.deleteFrom('services').where('id', '=', service.id).execute();
     this.services.delete(service.id);
     this.events?.publish({ type: 'service-deleted', service });
+    this.changed(service.id);
     return service;
   }
 
