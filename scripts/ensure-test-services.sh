@@ -32,6 +32,13 @@ if [ ! -x /usr/sbin/sshd ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null)
 fi
 
+# nginx, for the two-gateway deployment test (test/deploy): Debian's, run by the test in its own prefix.
+if [ ! -x /usr/sbin/nginx ]; then
+  echo "[test-services] installing nginx-light"
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1) ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)
+fi
+
 # Chromium, for the web UI's end-to-end tests (test/ui): Debian's package, never a browser Playwright downloads.
 if [ ! -x /usr/bin/chromium ]; then
   echo "[test-services] installing chromium"
