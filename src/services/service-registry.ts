@@ -10,6 +10,22 @@ import { serviceFromRow, type ServiceRecord, type ServiceState } from './service
 import type { Task } from './tasks.js';
 
 const ENDED: ReadonlySet<ServiceState> = new Set(['STOPPED', 'FAILED', 'TIMEOUT', 'SLEEPING']);
+/** On the way up: a start or wake of a service in one of these is already under way. */
+const UP: ReadonlySet<ServiceState> = new Set(['SUBMITTED', 'STARTING', 'RUNNING']);
+
+type StatusDetails = { reason?: string | null; jobId?: string | null; endpoint?: string | null; sleepingSince?: string | null; lastRequestAt?: string | null };
+
+/** A new state and what goes with it; an ended service loses its launch token (its job can no longer register or be invoked). */
+function statusPatch(status: ServiceState, details: StatusDetails): Partial<ServicesTable> {
+  const patch: Partial<ServicesTable> = { status, updated_at: new Date().toISOString() };
+  if (details.sleepingSince !== undefined) patch.sleeping_since = details.sleepingSince;
+  if (details.lastRequestAt !== undefined) patch.last_request_at = details.lastRequestAt;
+  if (details.reason !== undefined) patch.reason = details.reason;
+  if (details.jobId !== undefined) patch.job_id = details.jobId;
+  if (details.endpoint !== undefined) patch.endpoint = details.endpoint;
+  if (ENDED.has(status)) Object.assign(patch, { token_hash: null, host_credential: null });
+  return patch;
+}
 
 export type NewService = Pick<ServiceRecord, 'name' | 'runtime' | 'task' | 'model' | 'modelPath' | 'revision' | 'options' | 'replicas' | 'batching' | 'profile'>
   & Partial<Pick<ServiceRecord, 'idleMinutes' | 'wakeOnRequest' | 'wakeMaxQueued' | 'wakeTimeoutS'>>;
@@ -123,15 +139,24 @@ export class ServiceRegistry {
    * loses its launch token: its job can no longer register or be invoked, and
    * the next launch brings a fresh one.
    */
-  async setStatus(id: string, status: ServiceState, details: { reason?: string | null; jobId?: string | null; endpoint?: string | null; sleepingSince?: string | null; lastRequestAt?: string | null } = {}): Promise<ServiceRecord> {
-    const patch: Partial<ServicesTable> = { status, updated_at: new Date().toISOString() };
-    if (details.sleepingSince !== undefined) patch.sleeping_since = details.sleepingSince;
-    if (details.lastRequestAt !== undefined) patch.last_request_at = details.lastRequestAt;
-    if (details.reason !== undefined) patch.reason = details.reason;
-    if (details.jobId !== undefined) patch.job_id = details.jobId;
-    if (details.endpoint !== undefined) patch.endpoint = details.endpoint;
-    if (ENDED.has(status)) Object.assign(patch, { token_hash: null, host_credential: null });
-    return this.update(id, patch);
+  async setStatus(id: string, status: ServiceState, details: StatusDetails = {}): Promise<ServiceRecord> {
+    return this.update(id, statusPatch(status, details));
+  }
+
+  /**
+   * Moves a service that is not already on its way up (SUBMITTED, STARTING, RUNNING) to
+   * `status`, in one conditional UPDATE: of two gateways starting or waking one service
+   * at once, the database lets one claim it; the other gets undefined (its copy is
+   * refreshed) and leaves the start to the first.
+   */
+  async claim(id: string, status: ServiceState, details: StatusDetails = {}): Promise<ServiceRecord | undefined> {
+    const row = await this.db.updateTable('services').set(statusPatch(status, details))
+      .where('id', '=', id).where('status', 'not in', [...UP]).returningAll().executeTakeFirst();
+    if (!row) {
+      await this.refresh(id);
+      return undefined;
+    }
+    return this.remember(row);
   }
 
   /**
@@ -174,6 +199,12 @@ export class ServiceRegistry {
   private async update(id: string, patch: Partial<ServicesTable>): Promise<ServiceRecord> {
     const row = await this.db.updateTable('services').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
     if (!row) throw new CorralError('SERVICE_NOT_FOUND', `No service with id '${id}'.`);
+    return this.remember(row);
+  }
+
+  /** Keeps a written row in memory and tells this gateway's listeners and the others. */
+  private remember(row: ServicesTable): ServiceRecord {
+    const id = row.id;
     const record = serviceFromRow(row);
     this.services.set(id, record);
     this.events?.publish({ type: 'service', service: record });

@@ -221,12 +221,18 @@ export class ServiceRunner {
     const existing = this.wakeRuns.get(service.id);
     if (existing) return existing;
     const { registry, logger } = this.deps;
+    let ours = true;
     const begun = (async () => {
       const sleeping = this.sleeping.get(service.id);
       if (sleeping) await sleeping;
-      return registry.setStatus(service.id, 'SUBMITTED', { reason, endpoint: null, jobId: null, sleepingSince: null });
+      // Claimed in the database: when another gateway of the deployment woke it first, this
+      // one starts nothing; its held requests are let through when the service turns RUNNING here.
+      const claimed = await registry.claim(service.id, 'SUBMITTED', { reason, endpoint: null, jobId: null, sleepingSince: null });
+      ours = claimed !== undefined;
+      return claimed ?? registry.get(service.id);
     })();
     const started = begun.then(async (record) => {
+      if (!ours) return record;
       const starting = record.profile === 'local' ? await registry.setStatus(record.id, 'STARTING', {}) : record;
       const result = await this.start(starting);
       this.gate.notify(registry.find(record.id) ?? result);

@@ -124,6 +124,21 @@ describe('two gateways, one PostgreSQL, one Redis, nginx in front', () => {
     assert.deepEqual([seen.id, seen.status], [created.id, 'RUNNING']);
   });
 
+  test('two starts of one service through both gateways at once start it once', async () => {
+    const [a, b] = gateways;
+    const starts = async () => ((await (await fetch(`${a.url}/api/audit?action=service.start&limit=1000`, { headers: auth() })).json()) as Array<{ target: string }>)
+      .filter((e) => e.target === 'terms').length;
+    const status = async (g: Gateway) => ((await (await fetch(`${g.url}/api/services/terms`, { headers: auth() })).json()) as { status: string }).status;
+    assert.equal((await postJson(`${a.url}/api/services/terms/stop`, {}, 'POST', key)).status, 200);
+    await waitFor('both gateways to show it STOPPED', async () => (await status(a)) === 'STOPPED' && (await status(b)) === 'STOPPED', 10_000, 50);
+    const before = await starts();
+    const answers = await Promise.all([a, b].map((g) => postJson(`${g.url}/api/services/terms/start`, {}, 'POST', key)));
+    assert.deepEqual(answers.map((r) => r.status), [200, 200]);
+    await waitFor('both gateways to show it RUNNING', async () => (await status(a)) === 'RUNNING' && (await status(b)) === 'RUNNING', 20_000, 100);
+    await new Promise((r) => setTimeout(r, 500)); // a second start, had there been one, would be audited by now
+    assert.equal(await starts() - before, 1, 'one gateway claimed the start; the other left it');
+  });
+
   test('a key revoked on one gateway is refused by the other', async () => {
     const [a, b] = gateways;
     const made = await postJson(`${a.url}/api/keys`, { name: 'short-lived', scopes: ['read', 'infer'] }, 'POST', key);

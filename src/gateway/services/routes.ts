@@ -122,7 +122,10 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     const profile = profiles.get(current.profile);
     // Started by a person: a fresh count of restarts after box preemptions.
     if ((current.restarts ?? 0) > 0) await services.setRestarts(current.id, 0);
-    let service = await services.setStatus(current.id, profile.type === 'local' ? 'STARTING' : 'SUBMITTED', { reason: null, endpoint: null, jobId: null });
+    // Claimed in the database: a start through another gateway at the same moment wins or loses as a whole.
+    const claimed = await services.claim(current.id, profile.type === 'local' ? 'STARTING' : 'SUBMITTED', { reason: null, endpoint: null, jobId: null });
+    if (!claimed) return view(services.get(current.id));
+    let service = claimed;
     corral.audit.record('service.start', req, service.name);
     const started = runner.start(service);
     if (isTrue(req.query.wait)) service = await started;
