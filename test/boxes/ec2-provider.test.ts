@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { BoxState, BoxStatus } from '../../src/boxes/box-provider.js';
 import { Ec2Provider, ec2BoxState } from '../../src/boxes/ec2-provider.js';
+import { boxProviderFactory } from '../../src/boxes/box-providers.js';
 import { freePort, MOTO_ENV, startMoto, type TestMoto } from '../helpers/moto.js';
 
 const UNKNOWN = 'i-0123456789abcdef0';
@@ -59,6 +60,13 @@ describe('Ec2Provider on moto', () => {
   });
 
   const provider = (instances = ids) => new Ec2Provider({ region: 'us-east-1', instances, endpointUrl: moto.url });
+
+  test("the factory's ec2 provider (the AWS SDK loaded on its first call) sees the same boxes", async () => {
+    const lazy = boxProviderFactory()({ name: 'aws', type: 'ec2', region: 'us-east-1', instances: ids.join(','), endpointUrl: moto.url });
+    assert.equal(lazy.type, 'ec2');
+    assert.deepEqual(await lazy.list(), await provider().list());
+    assert.deepEqual(await lazy.status(ids[1]!), await provider().status(ids[1]!));
+  });
 
   test('list shows both instances STOPPED, in profile order, with zone and address', async () => {
     const listed = await provider([ids[1], ids[0]]).list();
