@@ -1,3 +1,5 @@
+import type { KeyChangeBus } from '../auth/key-store.js';
+
 /**
  * What changed in the shared state, told to every gateway of a deployment, so each
  * refreshes its in-memory copy (models, services, keys) within a second. Each
@@ -37,7 +39,7 @@ export class TopicListeners {
 export const changeMessage = (topic: ChangeTopic, id: string) => JSON.stringify({ topic, id });
 
 /** The key store's view of a bus: the ids of keys changed (revoked, edited) on any gateway. */
-export function keyChangesOf(bus: ChangeBus): { publish(keyId: string): Promise<void>; subscribe(listener: (keyId: string) => void): Promise<void>; close(): Promise<void> } {
+export function keyChangesOf(bus: ChangeBus): KeyChangeBus {
   return {
     publish: (keyId) => bus.publish('keys', keyId),
     subscribe: (listener) => bus.subscribe('keys', listener),

@@ -62,6 +62,7 @@ export class InferenceService {
   private readonly batchers = new Map<string, DynamicBatcher<unknown, unknown>>();
   /** The codec variant each batcher was built with (ExecutionTarget.variant). */
   private readonly variants = new Map<string, string | undefined>();
+  private readonly targets = new WeakMap<ModelRecord, ExecutionTarget<OnnxRequest, TensorMap>>();
 
   constructor(
     private readonly repository: ModelRepository,
@@ -195,6 +196,14 @@ export class InferenceService {
   }
 
   modelTarget(model: ModelRecord): ExecutionTarget<OnnxRequest, TensorMap> {
+    // Built once per model record (a settings change makes a new record): the request path
+    // does not re-plan padding or re-encode the setting on every request.
+    let target = this.targets.get(model);
+    if (!target) this.targets.set(model, target = this.buildModelTarget(model));
+    return target;
+  }
+
+  private buildModelTarget(model: ModelRecord): ExecutionTarget<OnnxRequest, TensorMap> {
     return {
       ref: modelRef(model),
       label: model.name,
