@@ -46,6 +46,19 @@ if [ ! -x /usr/bin/chromium ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 fi
 
+# Debian's Tesseract 5 and the DejaVu fonts, for the OCR tests (test/runtimes/ocr-*): the evaluation
+# images are rendered with DejaVu, and the Tesseract command is the yardstick the engines are read against.
+ocr_packages=""
+for pkg in tesseract-ocr tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || ocr_packages="$ocr_packages $pkg"
+done
+if [ -n "$ocr_packages" ]; then
+  echo "[test-services] installing$ocr_packages"
+  # shellcheck disable=SC2086
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $ocr_packages >/dev/null 2>&1) ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $ocr_packages >/dev/null)
+fi
+
 # Debian's Python with scikit-learn, onnx, venv and torch, for the training tests (test/training): they run /usr/bin/python3.
 training_packages=""
 for pkg in python3-sklearn python3-onnx python3-venv python3-torch; do
