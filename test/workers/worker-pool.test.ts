@@ -667,6 +667,51 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
       }
     });
 
+    test('WorkerHandle output: CR stripped, lines joined across writes, long lines cut at 64 KiB, the last partial line flushed at exit', async () => {
+      const lines: Array<{ stream: string; line: string; models: string[] }> = [];
+      const exits: Array<[number | null, string | null]> = [];
+      const h = new WorkerHandle({
+        id: 'h-out', home, allowRemoteModels: false, threads: 1, memoryBudgetBytes: 1024 ** 3, logLevel: 'warn',
+        onReady: () => undefined, onStats: () => undefined,
+        onExit: (code, signal) => { exits.push([code, signal]); },
+        onOutput: (stream, line, running) => { lines.push({ stream, line, models: running }); },
+      });
+      try {
+        await until('h-out ready', () => h.state === 'ready', () => h.state);
+        const printer = { key: 'prints-output@1', name: 'prints-output', runtime: 'onnx', path: models.iris! };
+        assert.deepEqual(labelOf(await h.run(printer, irisInput(VIRGINICA))), [2]);
+        const stdout = await until('both stdout lines', () => {
+          const got = lines.filter((l) => l.stream === 'stdout');
+          return got.length >= 2 ? got : undefined;
+        }, () => lines.map((l) => l.line.slice(0, 40)));
+        assert.deepEqual(stdout, [
+          { stream: 'stdout', line: 'a line ended by CRLF', models: ['prints-output'] },
+          { stream: 'stdout', line: 'one line in two writes', models: ['prints-output'] },
+        ]);
+        const long = await until('the long stderr line', () => {
+          const got = lines.filter((l) => l.stream === 'stderr').map((l) => l.line);
+          return got.join('').length >= 150_000 ? got : undefined;
+        }, () => lines.length);
+        // Cut into pieces no longer than the cap plus one pipe read, which together are the line.
+        assert.equal(long.join(''), 'y'.repeat(150_000));
+        assert.ok(long.length >= 2, `one ${long[0]!.length}-character line was held whole`);
+        for (const piece of long) assert.ok(piece.length > 65_536 && piece.length <= 2 * 65_536 || piece === long.at(-1), `a piece of ${piece.length}`);
+
+        const before = lines.length;
+        const crashed = await failure(h.run({ key: 'exits-5@1', name: 'exits-5', runtime: 'onnx', path: models.iris! }, irisInput(SETOSA)));
+        assert.ok(crashed instanceof WorkerCrashedError, String(crashed));
+        assert.equal(crashed.message, 'worker h-out exited (code 5)');
+        await until('h-out to exit', () => exits.length === 1, () => exits);
+        assert.deepEqual(exits, [[5, null]]);
+        await until('the last line', () => lines.length > before, () => lines.length);
+        // Flushed once at the end of the stream, and no empty line for a stream that ended with a newline.
+        assert.deepEqual(lines.slice(before).map((l) => [l.stream, l.line]), [['stderr', 'last words without a newline']]);
+        assert.equal(lines.filter((l) => l.line === '').length, 0);
+      } finally {
+        h.kill('SIGKILL');
+      }
+    });
+
     test('with one worker, a model that kills its worker is tried max(3, size + 1) = 3 times', async () => {
       const kit = makePool({ size: 1, readyTimeoutMs: 10_000, logLevel: 'warn' });
       const { pool } = kit;
