@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 
 /**
  * The `padding` model setting (PATCH /api/v1/models/<name>/config, corral.json):

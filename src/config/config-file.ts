@@ -1,5 +1,4 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { Value } from '@sinclair/typebox/value';
 import { PaddingSettingSchema } from '../batching/padding-setting.js';
 import type { ModelOverride } from './config.js';
 
@@ -11,7 +10,7 @@ import type { ModelOverride } from './config.js';
  * `padding` sets how token models pad sequences to batch (false = off; absent = automatic);
  * an entry may name a service as well as a repository model.
  */
-export function readModelOverrides(path: string): Record<string, ModelOverride> {
+export async function readModelOverrides(path: string): Promise<Record<string, ModelOverride>> {
   if (!existsSync(path)) return {};
   let parsed: unknown;
   try {
@@ -32,6 +31,8 @@ export function readModelOverrides(path: string): Record<string, ModelOverride> 
       entry.timeoutMs = settings.timeout_ms;
     }
     if (settings.padding !== undefined) {
+      // Loaded only for a padding setting: TypeBox's value checker costs ~6 MB a gateway keeps.
+      const { Value } = await import('typebox/value');
       if (!Value.Check(PaddingSettingSchema, settings.padding)) {
         throw new Error(`${path}: models["${name}"].padding must be false or {"inputs": [names], "mask": name, "pad_id"?: n}, got ${JSON.stringify(settings.padding)}`);
       }

@@ -75,7 +75,7 @@ export interface Corral {
  */
 export async function createCorral(config: CorralConfig): Promise<Corral> {
   await mkdir(config.home, { recursive: true });
-  config.modelOverrides = { ...readModelOverrides(configFilePath(config)), ...config.modelOverrides };
+  config.modelOverrides = { ...(await readModelOverrides(configFilePath(config))), ...config.modelOverrides };
   // ?token= is a credential: a request URL never reaches a log line with it.
   const logger = pino({
     level: config.logLevel, name: 'corral',

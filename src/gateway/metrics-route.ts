@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { CorralError } from '../errors/index.js';
 import { MetricsSampler, SERIES_WINDOWS, type SeriesWindow } from '../metrics/index.js';

@@ -136,16 +136,16 @@ describe('planPadding', () => {
 });
 
 describe('padding in corral.json', () => {
-  test('an object or false is read; anything else names the model and the expected form', () => {
+  test('an object or false is read; anything else names the model and the expected form', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'corral-varlen-config-'));
     try {
       const path = join(dir, 'corral.json');
       const explicit = { inputs: ['input_ids', 'attention_mask'], mask: 'attention_mask', pad_id: 1 };
       writeFileSync(path, JSON.stringify({ models: { bert: { padding: explicit, max_batch_size: 8 }, off: { padding: false }, plain: {} } }));
-      assert.deepEqual(readModelOverrides(path), { bert: { padding: explicit, maxBatchSize: 8 }, off: { padding: false }, plain: {} });
+      assert.deepEqual(await readModelOverrides(path), { bert: { padding: explicit, maxBatchSize: 8 }, off: { padding: false }, plain: {} });
       for (const bad of [true, { inputs: 'input_ids', mask: 'attention_mask' }, { inputs: ['input_ids'], mask: 'attention_mask', pad: 0 }]) {
         writeFileSync(path, JSON.stringify({ models: { bert: { padding: bad } } }));
-        assert.throws(() => readModelOverrides(path), {
+        await assert.rejects(readModelOverrides(path), {
           message: `${path}: models["bert"].padding must be false or {"inputs": [names], "mask": name, "pad_id"?: n}, got ${JSON.stringify(bad)}`,
         });
       }

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { ProfileBox } from '../../boxes/box-controller.js';
 import { BOX_STATES, type BoxState } from '../../boxes/box-provider.js';
 import type { HubEvent } from '../../events/index.js';

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { keyView, MODEL_GLOB, parseScopes, SCOPES, type RateLimit } from '../../auth/index.js';
 import { CorralError } from '../../errors/index.js';
 import type { Corral } from '../corral.js';

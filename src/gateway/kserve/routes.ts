@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { CorralError } from '../../errors/index.js';
 import type { ModelRecord } from '../../repository/index.js';
 import { DATATYPES, isDatatype, tensorDataToJson, tensorFromJson, type TensorMap } from '../../runtimes/index.js';

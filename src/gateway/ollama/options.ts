@@ -1,4 +1,4 @@
-import { Type, type Static } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import { CorralError } from '../../errors/index.js';
 import type { GenerateInput } from '../../runtimes/task-io.js';
 

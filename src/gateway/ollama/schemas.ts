@@ -1,4 +1,4 @@
-import { Type } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { OllamaOptions } from './options.js';
 
 // Ollama ignores fields it does not know (keep_alive, truncate, think, ...); so do these schemas.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import { CorralError, toCorralError } from '../../errors/index.js';
 import type { ServiceRecord } from '../../services/index.js';

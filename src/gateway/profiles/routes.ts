@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { FIELD_KEYS, PROFILE_TYPES, type Profile } from '../../profiles/index.js';
 import type { Corral } from '../corral.js';
 

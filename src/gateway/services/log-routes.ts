@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { CorralError } from '../../errors/index.js';
 import type { LogLine } from '../../services/service-logs.js';
 import type { Corral } from '../corral.js';

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { CorralError } from '../../errors/index.js';
 import { TASKS } from '../../services/index.js';
 import type { EmbeddingResult, GenerateOutput, TextListOutput } from '../../runtimes/task-io.js';

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { CorralError, toCorralError } from '../../errors/index.js';
 import type { FastifyRequest } from 'fastify';
 import { decodeFrame, encodeFrame, INVOKE_CONTENT_TYPE, isLocalModelPath } from '../../services/index.js';

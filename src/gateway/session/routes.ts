@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedSession, SESSION_COOKIE, type Principal } from '../../auth/index.js';
 import { CorralError, toCorralError } from '../../errors/index.js';

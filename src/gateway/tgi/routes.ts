@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { toCorralError } from '../../errors/index.js';
 import type { GenerateChunk, GenerateInput, GenerateOutput } from '../../runtimes/task-io.js';
 import type { Corral } from '../corral.js';
