@@ -3,27 +3,30 @@
  *
  * A phrase is a run of adjectives / nouns / proper nouns (ADJ* (NOUN|PROPN)+,
  * roughly) inside one sentence, lower-cased, at most `maxWords` long. Its
- * candidates are the phrase itself, its tail after the last adjective ("new
- * machine learning models" -> "machine learning models") and every single
- * noun / proper noun in it ("curious animals" -> "animals").
+ * candidates are the phrase itself, its shorter tails of 2+ words that do not
+ * start with a gerund ("new machine learning models" -> "machine learning
+ * models"; "known capacity limit" -> "capacity limit") and every single
+ * noun / proper noun in it ("curious animals" -> "animals"), except a
+ * hyphenated compound that only modifies the head ("long-range").
  *
- * Adjustments for the tagger's habits (wink's lite model is small):
+ * The tokens come from sentence-tokens.ts (hyphenated compounds kept whole,
+ * mis-tagged verbs re-tagged). Further adjustments for the tagger's habits:
  *  - a gerund tagged VERB right before a noun is kept as a modifier
  *    ("machine learning models", "running shoes");
- *  - a sentence-initial "proper noun" right before a noun is read as a
- *    modifier ("Recent advances" -> "recent advances", not "recent");
  *  - a lone adjective after a determiner and before no noun is read as a noun
  *    ("in the east", "helping the poor");
  *  - stop words, numbers, punctuation and symbols never enter a phrase (a stop
  *    word splits one), so a term never starts or ends with "the", "other", ...
  */
-import type { ItemSentence, ItemToken } from 'wink-nlp';
-import { winkTagger } from '../embed/wink.js';
+import { readSentences } from './sentence-tokens.js';
+import { isNoun, NOUNS, type Tok } from './tok.js';
 
 export interface Candidate {
-  /** Lower-cased words joined by single spaces. */
+  /** Lower-cased words joined by single spaces (as first written, when inflections differ). */
   term: string;
   words: string[];
+  /** The words' lemmas: one candidate per lemma sequence ("black hole" and "black holes" are one). */
+  lemmas: string[];
   /** Occurrences in the text. */
   count: number;
   /** Token offset of the first occurrence in the whole text. */
@@ -34,7 +37,7 @@ export interface Candidate {
   casedCount: number;
 }
 
-/** Per lower-cased word: RAKE-style statistics. */
+/** Per lemma: RAKE-style statistics. */
 export interface WordStats {
   /** Occurrences of the word as a content word (not a stop word) anywhere in the text. */
   freq: number;
@@ -44,25 +47,15 @@ export interface WordStats {
 
 export interface CandidateSet {
   candidates: Candidate[];
+  /** Keyed by lemma. */
   words: Map<string, WordStats>;
   tokenCount: number;
   sentenceCount: number;
 }
 
-interface Tok {
-  normal: string;
-  pos: string;
-  type: string;
-  stop: boolean;
-  cased: boolean;
-  /** Offset in the whole text. */
-  at: number;
-}
-
-const NOUNS = new Set(['NOUN', 'PROPN']);
 const HAS_LETTER = /\p{L}/u;
+const AFTER_PREPOSITION = new Set(['ADP', 'SCONJ', 'PART']);
 
-const isNoun = (t: Tok | undefined) => t !== undefined && NOUNS.has(t.pos);
 const isGerund = (t: Tok) => t.pos === 'VERB' && t.normal.length > 4 && t.normal.endsWith('ing');
 const isWord = (t: Tok) => t.type === 'word' && !t.stop && HAS_LETTER.test(t.normal);
 
@@ -71,47 +64,9 @@ function phraseable(toks: Tok[], i: number): boolean {
   const t = toks[i]!;
   if (!isWord(t)) return false;
   if (t.pos === 'ADJ' || NOUNS.has(t.pos)) return true;
-  // A gerund modifies a following noun ("learning models"), or an adjective+noun ("learning rate").
-  return isGerund(t) && (isNoun(toks[i + 1]) || toks[i + 1]?.pos === 'ADJ');
-}
-
-/** The tokens of each sentence, with what the candidate rules need. */
-function readSentences(text: string): { sentences: Tok[][]; tokenCount: number } {
-  const nlp = winkTagger();
-  const its = nlp.its;
-  const sentences: Tok[][] = [];
-  let at = 0;
-  nlp
-    .readDoc(text)
-    .sentences()
-    .each((s: ItemSentence) => {
-      const toks: Tok[] = [];
-      let seenWord = false;
-      s.tokens().each((t: ItemToken) => {
-        const value = t.out(its.value) as string;
-        const type = t.out(its.type) as string;
-        const letterCase = t.out(its.case) as string;
-        // A capital at the start of a sentence says nothing; an acronym (NASA) always does.
-        const acronym = letterCase === 'upperCase' && value.replace(/[^\p{L}]/gu, '').length >= 2;
-        const cased = acronym || (seenWord && (letterCase === 'titleCase' || letterCase === 'upperCase'));
-        if (type === 'word') seenWord = true;
-        toks.push({
-          normal: (t.out(its.normal) as string).toLowerCase(),
-          pos: t.out(its.pos) as string,
-          type,
-          stop: t.out(its.stopWordFlag) as boolean,
-          cased,
-          at: at++,
-        });
-      });
-      // Sentence-initial capitals fool the tagger: "Recent/PROPN advances". Before a
-      // noun such a word is more likely a modifier than a name of its own.
-      const first = toks.findIndex((t) => t.type === 'word');
-      const head = toks[first];
-      if (head && head.pos === 'PROPN' && !head.cased && isNoun(toks[first + 1])) head.pos = 'ADJ';
-      sentences.push(toks);
-    });
-  return { sentences, tokenCount: at };
+  // A gerund modifies a following noun ("learning models"), or an adjective+noun ("learning rate"),
+  // but after a preposition it is a verb ("by whisking hot milk", "from merging black holes").
+  return isGerund(t) && (isNoun(toks[i + 1]) || toks[i + 1]?.pos === 'ADJ') && !AFTER_PREPOSITION.has(toks[i - 1]?.pos ?? '');
 }
 
 /** Maximal phrases of one sentence, each ending in a noun (or a nominal adjective). */
@@ -151,7 +106,7 @@ export function extractCandidates(text: string, options: CandidateOptions = {}):
   const maxWords = Math.max(1, options.maxWords ?? 4);
   const { sentences, tokenCount } = readSentences(text);
   const words = new Map<string, WordStats>();
-  const byTerm = new Map<string, Candidate>();
+  const byLemmas = new Map<string, Candidate>();
 
   const stats = (w: string) => {
     let s = words.get(w);
@@ -160,29 +115,31 @@ export function extractCandidates(text: string, options: CandidateOptions = {}):
   };
   const add = (toks: Tok[], sentence: number) => {
     const ws = toks.map((t) => t.normal);
-    const term = ws.join(' ');
+    const lemmas = toks.map((t) => t.lemma);
+    const key = lemmas.join(' ');
     const cased = toks.some((t) => t.cased) ? 1 : 0;
-    const c = byTerm.get(term);
+    const c = byLemmas.get(key);
     if (c) {
       c.count++;
       c.casedCount += cased;
     } else {
-      byTerm.set(term, { term, words: ws, count: 1, firstToken: toks[0]!.at, firstSentence: sentence, casedCount: cased });
+      byLemmas.set(key, { term: ws.join(' '), words: ws, lemmas, count: 1, firstToken: toks[0]!.at, firstSentence: sentence, casedCount: cased });
     }
   };
 
   sentences.forEach((toks, sentence) => {
-    for (const t of toks) if (isWord(t)) stats(t.normal).freq++;
+    for (const t of toks) if (isWord(t)) stats(t.lemma).freq++;
     for (const phrase of phrasesOf(toks, maxWords)) {
-      for (const t of phrase) stats(t.normal).degree += phrase.length;
+      for (const t of phrase) stats(t.lemma).degree += phrase.length;
       if (phrase.length > 1 || phrase[0]!.normal.length >= 2) add(phrase, sentence);
       if (phrase.length === 1) continue;
-      // The tail after the last adjective (and a gerund that then leads it).
-      let k = phrase.findLastIndex((t) => t.pos === 'ADJ') + 1;
-      if (k > 0 && phrase[k] && isGerund(phrase[k]!)) k++;
-      if (k > 0 && phrase.length - k >= 2) add(phrase.slice(k), sentence);
-      for (const t of phrase) if (isNoun(t) && t.normal.length >= 2) add([t], sentence);
+      // Its shorter tails of 2+ words ("known capacity limit" -> "capacity limit"), not led by a gerund.
+      for (let a = 1; a < phrase.length - 1; a++) if (!isGerund(phrase[a]!)) add(phrase.slice(a), sentence);
+      // Its nouns; a hyphenated compound only as the head ("long-range" in "long-range dependencies" modifies).
+      phrase.forEach((t, i) => {
+        if (isNoun(t) && t.normal.length >= 2 && (i === phrase.length - 1 || !t.normal.includes('-'))) add([t], sentence);
+      });
     }
   });
-  return { candidates: [...byTerm.values()], words, tokenCount, sentenceCount: sentences.length };
+  return { candidates: [...byLemmas.values()], words, tokenCount, sentenceCount: sentences.length };
 }

@@ -2,7 +2,7 @@
  * The statistical half of the ensemble: a RAKE/YAKE-style score from the text
  * alone (no model), higher = more key.
  *
- *   word(w)    = (1 + ln freq(w)) * degree(w) / freq(w)
+ *   word(w)    = (1 + ln freq(w)) * degree(w) / freq(w)     (w: a lemma, so "hole" and "holes" count together)
  *                 RAKE's degree/frequency ratio (words that mostly occur inside
  *                 longer phrases score higher), weighted up for words the text
  *                 repeats.
@@ -21,7 +21,7 @@ export function statisticalScores(set: CandidateSet): Map<string, number> {
   const tokenCount = Math.max(1, set.tokenCount);
   for (const c of set.candidates) {
     let words = 0;
-    for (const w of c.words) {
+    for (const w of c.lemmas) {
       const s = set.words.get(w);
       if (!s || s.freq === 0) continue;
       words += (1 + Math.log(s.freq)) * (s.degree / s.freq);
