@@ -205,3 +205,14 @@ export async function ocrAccuracySection(ctx: BenchContext): Promise<OcrAccuracy
     tesseractCli, engines, targets,
   };
 }
+
+/** The section's table: character error rate, word accuracy and median time per engine and kind. */
+export function ocrAccuracyBlock(section: OcrAccuracySection): string[] {
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`.padStart(7);
+  const cells = (k: OcrKindNumbers) => `${pct(k.cer)} ${pct(k.wordAccuracy)} ${k.medianMs.toFixed(0).padStart(5)} ms`;
+  return [
+    `ocr-accuracy: ${section.set.documents} documents, ${section.set.scenes} scenes; CER, word accuracy, median time an image`,
+    `  ${'engine'.padEnd(14)} ${'documents'.padEnd(25)} scenes`,
+    ...section.engines.map((e) => `  ${e.engine.padEnd(14)} ${cells(e.document)}   ${cells(e.scene)}`),
+  ];
+}

@@ -64,8 +64,10 @@ export interface BenchOptions {
  *   binary      a 64x64 cnn through KServe v2 at c=16, 8 rows a request: Triton binary tensors vs JSON
  *   varlen      the masked encoder through KServe v2 at c=64: mixed lengths 8..128 (padded batches) vs all at the mean length
  *   footprint   `corral start` as a user runs it: time to ready, idle gateway and worker resident memory
+ *   ocr-accuracy      the `ocr` runtime's engines (paddle, tesseract, auto) on the rendered evaluation set, beside Debian's Tesseract 5 command
+ *   keyterms-quality  F1@5 of the `keyterms` runtime on the labelled paragraphs
  */
-export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'generation', 'queue', 'auth', 'binary', 'varlen', 'footprint'] as const;
+export const SECTIONS = ['kserve', 'embeddings', 'batching', 'ocr', 'generation', 'queue', 'auth', 'binary', 'varlen', 'footprint', 'ocr-accuracy', 'keyterms-quality'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Redis of the queue section; loopback only. */

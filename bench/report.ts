@@ -5,6 +5,7 @@ import type { HttpRun } from './measure.js';
 import { binaryBlock } from './kserve-binary-bench.js';
 import { varlenBlock } from './varlen-bench.js';
 import { footprintBlock } from './footprint-bench.js';
+import { ocrAccuracyBlock } from './ocr-accuracy-bench.js';
 import { summaryBlock } from './summary.js';
 import { TARGET_RATIO, type AuthSection, type BatchingSection, type BenchResults, type EmbeddingsSection, type GenerationSection, type OcrSection, type QueueSection, type ServiceDescription } from './results.js';
 
@@ -48,6 +49,11 @@ export function formatReport(r: BenchResults): string {
   if (r.binary) out.push('', ...binaryBlock(r.binary));
   if (r.varlen) out.push('', ...varlenBlock(r.varlen));
   if (r.footprint) out.push('', ...footprintBlock(r.footprint));
+  if (r.ocrAccuracy) out.push('', ...ocrAccuracyBlock(r.ocrAccuracy));
+  if (r.keytermsQuality) {
+    const k = r.keytermsQuality;
+    out.push('', `keyterms-quality: ${k.paragraphs} labelled paragraphs, F1@${k.k} ${k.f1.toFixed(3)} (P ${k.precision.toFixed(3)}, R ${k.recall.toFixed(3)}), median ${k.medianMsPerParagraph.toFixed(1)} ms a paragraph`);
+  }
   if (r.summaryTable.length > 0) out.push('', ...summaryBlock(r.summaryTable));
   out.push('');
   out.push('cpu% is of one core over the measured window; "other" is the rest of the machine (a busy neighbour disturbs the numbers).');

@@ -8,6 +8,8 @@ import type { HttpRun } from './measure.js';
 import type { BinarySection } from './kserve-binary-bench.js';
 import type { VarlenSection } from './varlen-bench.js';
 import type { FootprintSection } from './footprint-bench.js';
+import type { KeytermsQualitySection } from './keyterms-quality-bench.js';
+import type { OcrAccuracySection } from './ocr-accuracy-bench.js';
 import type { SummaryRow } from './summary.js';
 import type { Section } from './options.js';
 import type { RawBaseline } from './raw-baseline.js';
@@ -229,6 +231,10 @@ export interface BenchResults {
   varlen?: VarlenSection;
   /** Section `footprint`: startup time and idle resident memory of a default `corral start`. */
   footprint?: FootprintSection;
+  /** Section `ocr-accuracy`: character error rate and time of each OCR engine on the evaluation set. */
+  ocrAccuracy?: OcrAccuracySection;
+  /** Section `keyterms-quality`: F1@5 on the labelled paragraphs. */
+  keytermsQuality?: KeytermsQualitySection;
   /** The judged ratio of every section that ran, with its target (the report's closing table). */
   summaryTable: SummaryRow[];
   /** Why the run counts as a server failure (errors, non-2xx, worker restarts); empty when clean. */

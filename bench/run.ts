@@ -41,6 +41,8 @@ import { kserveSection, type KserveSection } from './kserve-bench.js';
 import { binarySection } from './kserve-binary-bench.js';
 import { varlenSection } from './varlen-bench.js';
 import { footprintSection } from './footprint-bench.js';
+import { keytermsQualitySection } from './keyterms-quality-bench.js';
+import { ocrAccuracySection } from './ocr-accuracy-bench.js';
 import { summaryRows } from './summary.js';
 import { runProblems } from './measure.js';
 import { writeBenchModels } from './models.js';
@@ -80,7 +82,7 @@ async function main(): Promise<number> {
     const failedSections: BenchResults['failedSections'] = [];
     const textServices = new TextServices(ctx);
     let kserve: KserveSection | undefined;
-    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'generation' | 'queue' | 'auth' | 'binary' | 'varlen' | 'footprint'> = {};
+    const extra: Pick<BenchResults, 'embeddings' | 'batching' | 'ocr' | 'generation' | 'queue' | 'auth' | 'binary' | 'varlen' | 'footprint' | 'ocrAccuracy' | 'keytermsQuality'> = {};
     const runners: Record<Section, () => Promise<void>> = {
       kserve: async () => void (kserve = await kserveSection(ctx)),
       embeddings: async () => void (extra.embeddings = await embeddingsSection(ctx, textServices)),
@@ -92,6 +94,8 @@ async function main(): Promise<number> {
       binary: async () => void (extra.binary = await binarySection(ctx)),
       varlen: async () => void (extra.varlen = await varlenSection(ctx)),
       footprint: async () => void (extra.footprint = await footprintSection(ctx)),
+      'ocr-accuracy': async () => void (extra.ocrAccuracy = await ocrAccuracySection(ctx)),
+      'keyterms-quality': async () => void (extra.keytermsQuality = await keytermsQualitySection(ctx)),
     };
     for (const section of options.sections) {
       if (interrupted) break;

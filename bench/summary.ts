@@ -4,6 +4,9 @@
  */
 import type { BenchResults } from './results.js';
 
+/** The keyterms F1@5 the regression test holds (test/runtimes/keyterms-quality.test.ts). */
+const KEYTERMS_F1_FLOOR = 0.73;
+
 export interface SummaryRow {
   measure: string;
   value: number;
@@ -22,6 +25,17 @@ export function summaryRows(r: Omit<BenchResults, 'summaryTable'>): SummaryRow[]
   if (r.varlen) rows.push(atLeast('mixed lengths / uniform, tokens/s (masked encoder)', r.varlen.ratio, r.varlen.targetRatio));
   if (r.generation) rows.push(atLeast('batched / unbatched generation, tokens/s c=8 vs c=1', r.generation.tokensPerSecRatio, r.generation.targetRatio));
   if (r.auth) rows.push(atLeast('auth on / off req/s', r.auth.ratio, 1 - r.auth.maxCost));
+  if (r.ocrAccuracy) {
+    const by = Object.fromEntries(r.ocrAccuracy.engines.map((e) => [e.engine, e]));
+    const [auto, paddle, tesseract] = [by.auto, by.paddle, by['tesseract-js']];
+    if (auto && paddle && tesseract) {
+      const pct = (x: number) => Math.round(x * 10_000) / 100;
+      rows.push(atMost('OCR auto CER % on documents (bound: tesseract)', pct(auto.document.cer), pct(tesseract.document.cer)));
+      rows.push(atMost('OCR auto CER % on scenes (bound: paddle)', pct(auto.scene.cer), pct(paddle.scene.cer)));
+      rows.push(atMost('OCR auto / faster engine, median ms an image', auto.all.medianMs / Math.min(paddle.all.medianMs, tesseract.all.medianMs), 1.5));
+    }
+  }
+  if (r.keytermsQuality) rows.push(atLeast('keyterms F1@5 on the labelled paragraphs', r.keytermsQuality.f1, KEYTERMS_F1_FLOOR));
   if (r.footprint) {
     const f = r.footprint;
     rows.push(atMost('gateway resident idle, MB', f.gatewayIdleMb, f.targets.gatewayIdleMb));
