@@ -107,6 +107,10 @@ export interface GenerateBatchChunk {
 export interface OcrInput {
   /** Encoded image bytes (PNG, JPEG, ...). */
   image: Uint8Array;
+  /** The request's choice of engine; the service's `engine` option otherwise (default `auto`). */
+  engine?: 'auto' | 'paddle' | 'tesseract';
+  /** Tesseract's language data (`eng`, `deu`, ...: an installed `@tesseract.js-data/<lang>`); the service's `lang` otherwise. */
+  lang?: string;
 }
 
 export interface OcrLine {
@@ -114,6 +118,8 @@ export interface OcrLine {
   confidence: number;
   /** Corner points [[x,y], ...] of the line's box, in image pixels. */
   box: number[][];
+  /** The engine whose reading of the line this is. */
+  engine?: 'paddle' | 'tesseract';
 }
 
 export interface OcrOutput {

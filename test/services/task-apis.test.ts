@@ -201,6 +201,41 @@ describe('built-in services, out of the box', () => {
       assert.deepEqual(workers.map(holdsOcr), [true, true], JSON.stringify(workers.map((w) => [w.id, w.loadedModels])));
     });
 
+    test('engine and lang: chosen per request (query of a multipart upload, or JSON fields), each line names its engine', async () => {
+      type Read = { text: string; lines: Array<{ text: string; engine: string }> };
+      const invoice = await renderTextImage(['Total due: $249.99 (incl. shipping)'], { fontSize: 32 });
+      for (const engine of ['paddle', 'tesseract', 'auto'] as const) {
+        const out = await ok<Read>('/ocr', { image: invoice.toString('base64'), engine, lang: 'eng' });
+        assert.equal(out.text, 'Total due: $249.99 (incl. shipping)', engine);
+        // On a clean document auto keeps Tesseract's reading, which PaddleOCR had no reason to doubt.
+        assert.deepEqual(out.lines.map((l) => l.engine), [engine === 'paddle' ? 'paddle' : 'tesseract'], engine);
+      }
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(invoice)], { type: 'image/png' }), 'page.png');
+      const res = await fetch(`${server.url}/ocr?engine=paddle`, { method: 'POST', body: form });
+      const json = await res.json() as Read;
+      assert.equal(res.status, 200, JSON.stringify(json));
+      assert.deepEqual(json.lines.map((l) => [l.text, l.engine]), [['Total due: $249.99 (incl. shipping)', 'paddle']]);
+    });
+
+    test('a bad engine or lang is a 400 naming it; a language that is not installed names its npm package', async () => {
+      const image = png.toString('base64');
+      const badEngine = await post('/ocr', { image, engine: 'easyocr' });
+      assert.equal(badEngine.status, 400);
+      assert.equal(errorOf(badEngine.json), '"engine" must be one of auto, paddle, tesseract; got "easyocr".');
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'page.png');
+      const res = await fetch(`${server.url}/ocr?lang=../eng`, { method: 'POST', body: form });
+      assert.equal(res.status, 400);
+      assert.equal(errorOf(await res.json()), '"lang" must be one Tesseract language code such as "eng", "deu" or "chi_sim"; got "../eng".');
+      const missing = await post('/ocr', { image, engine: 'tesseract', lang: 'deu' });
+      assert.equal(missing.status, 400, JSON.stringify(missing.json));
+      assert.equal(errorOf(missing.json), "Model 'ocr' rejected the input: ocr: no Tesseract language data for lang 'deu': install the npm package @tesseract.js-data/deu");
+      // The service still answers in its own language afterwards.
+      const after = await ok<{ text: string }>('/ocr', { image, engine: 'tesseract' });
+      assert.equal(after.text, 'Hello World 2026');
+    });
+
     test('a file that is not an image is a 400', async () => {
       const bytes = Buffer.from('this is plain text, not a picture of any kind');
       const form = new FormData();

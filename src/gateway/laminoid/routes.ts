@@ -1,9 +1,11 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { CorralError } from '../../errors/index.js';
 import type { EmbeddingResult, Keyterm, OcrOutput, TextListOutput } from '../../runtimes/task-io.js';
 import type { Corral } from '../corral.js';
 import { pickService } from '../pick-service.js';
+import { ocrOptions } from '../ocr-options.js';
 import { checkInstructions, checkTexts } from '../text-inputs.js';
 import { traceOf } from '../request-trace.js';
 
@@ -42,16 +44,21 @@ export const laminoidRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asy
   });
 
   app.post('/ocr', { config: { api: 'laminoid', auth: 'infer' } }, async (req) => {
-    const { image, service: name } = await ocrImage(req);
+    const { image, service: name, options } = await ocrImage(req);
     const service = pickService(services, 'ocr', name, req.principal);
-    const out = await runner.run<OcrOutput>(service, { image }, undefined, traceOf(req));
+    const out = await runner.run<OcrOutput>(service, { image, ...options }, undefined, traceOf(req));
     return { text: out.lines.map((l) => l.text).join('\n'), lines: out.lines, model: service.name };
   });
 };
 
-/** The image of an OCR request: multipart field `file`, or JSON {"image": "<base64>"}. */
-async function ocrImage(req: FastifyRequest): Promise<{ image: Uint8Array; service?: string }> {
+/**
+ * The image of an OCR request: multipart field `file` (choices in the query), or JSON
+ * {"image": "<base64>", "engine": ..., "lang": ...}.
+ */
+async function ocrImage(req: FastifyRequest): Promise<{ image: Uint8Array; service?: string; options: ReturnType<typeof ocrOptions> }> {
   if (req.isMultipart()) {
+    const query = req.query as { service?: string; model?: string; engine?: unknown; lang?: unknown };
+    const options = ocrOptions(query);
     const file = await req.file();
     if (!file || file.fieldname !== 'file') {
       file?.file.resume();
@@ -59,14 +66,14 @@ async function ocrImage(req: FastifyRequest): Promise<{ image: Uint8Array; servi
     }
     const image = await file.toBuffer();
     if (image.length === 0) throw new CorralError('EMPTY_UPLOAD', 'The uploaded image is empty.');
-    const service = (req.query as { service?: string; model?: string }).service ?? (req.query as { model?: string }).model;
-    return { image, service };
+    return { image, service: query.service ?? query.model, options };
   }
-  const body = (req.body ?? {}) as { image?: unknown; service?: string; model?: string };
+  const body = (req.body ?? {}) as { image?: unknown; service?: string; model?: string; engine?: unknown; lang?: unknown };
+  const options = ocrOptions(body);
   if (typeof body.image !== 'string' || body.image.length === 0) {
     throw new CorralError('BAD_REQUEST', 'Send the image as multipart field "file", or JSON {"image": "<base64>"}.');
   }
   const base64 = body.image.replace(/^data:[^;]+;base64,/, '');
   if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw new CorralError('INVALID_IMAGE', '"image" is not valid base64.');
-  return { image: Buffer.from(base64, 'base64'), service: body.service ?? body.model };
+  return { image: Buffer.from(base64, 'base64'), service: body.service ?? body.model, options };
 }

@@ -3,6 +3,7 @@ import { CorralError } from '../../errors/index.js';
 import { jsonInputs } from '../mlbuffet/json-inputs.js';
 import { modelRef, type ModelRecord } from '../../repository/index.js';
 import { nest, tensorDataToJson } from '../../runtimes/index.js';
+import { ocrOptions } from '../ocr-options.js';
 import type { EmbeddingResult, GenerateOutput, Keyterm, OcrOutput, TextListOutput } from '../../runtimes/task-io.js';
 import type { ServiceRecord } from '../../services/index.js';
 import { serviceTarget } from '../../services/service-target.js';
@@ -66,7 +67,7 @@ export async function runService(corral: Corral, service: ServiceRecord, input: 
       if (typeof input.image !== 'string' || input.image === '') throw new CorralError('BAD_REQUEST', 'Send the image as {"image": "<base64>"}.');
       const base64 = input.image.replace(/^data:[^;]+;base64,/, '');
       if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw new CorralError('INVALID_IMAGE', '"image" is not valid base64.');
-      const out = await runner.run<OcrOutput>(service, { image: Buffer.from(base64, 'base64') }, undefined, trace);
+      const out = await runner.run<OcrOutput>(service, { image: Buffer.from(base64, 'base64'), ...ocrOptions(input) }, undefined, trace);
       return { text: out.lines.map((l) => l.text).join('\n'), lines: out.lines, model };
     }
     default:

@@ -7,14 +7,18 @@ import sharp from 'sharp';
 import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
 import type { OcrInput, OcrLine, OcrOutput } from '../task-io.js';
 import { InvalidInputError } from '../input-error.js';
-import type { OcrEngine } from './ocr-engine.js';
+import { createAutoEngine } from './auto-engine.js';
+import { OCR_ENGINE_CHOICES, type OcrEngine, type OcrEngineChoice } from './ocr-engine.js';
 import { createPaddleEngine, dictionaryEntries, onnxSessionOptions } from './paddle-engine.js';
+import { createTesseractEngine } from './tesseract-engine.js';
 import { prepareImage } from './prepare-image.js';
 
 /*
- * The 'ocr' runtime: an OCR engine (ocr-engine.ts; today PaddleOCR PP-OCRv4 det + rec, no angle
- * classifier, in paddle-engine.ts) on onnxruntime-node. Input is encoded image bytes; output
- * lines are top to bottom, boxes in the upright input image's pixels. Boxes on one row are merged
+ * The 'ocr' runtime: two OCR engines (ocr-engine.ts) and `auto`, which combines them per line.
+ * PaddleOCR PP-OCRv4 det + rec (no angle classifier) on onnxruntime-node, in paddle-engine.ts,
+ * is strong on photos and scenes; Tesseract (tesseract.js, tesseract-engine.ts) on documents.
+ * Input is encoded image bytes (and optionally the request's engine and lang); output
+ * lines are top to bottom, boxes in the upright input image's pixels, each naming its engine. Boxes on one row are merged
  * into one line (also across columns). onnxruntime-node runs inference synchronously, so a
  * request blocks the worker's event loop for its whole duration (seconds for a full page).
  */
@@ -36,6 +40,10 @@ export interface OcrOptions {
   maxSideLength?: number;
   /** Drop boxes and lines recognized with lower mean character confidence. Default 0.5. */
   minConfidence?: number;
+  /** `auto` (default: Tesseract first, PaddleOCR where it doubts or finds nothing), `paddle` or `tesseract`; a request may choose another. */
+  engine?: OcrEngineChoice;
+  /** Tesseract's language (`eng` default; any installed npm package `@tesseract.js-data/<lang>`); a request may choose another. */
+  lang?: string;
 }
 
 export const OCR_DEFAULT_MAX_SIDE = 2048;
@@ -123,18 +131,57 @@ async function checkRecognition(files: ModelFiles, dictionary: string[], env: Ru
 const WARMUP_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="96"><rect width="320" height="96" fill="#fff"/>${
   [40, 70, 100, 150, 180, 230].map((x) => `<rect x="${x}" y="30" width="12" height="36" fill="#000"/>`).join('')}</svg>`;
 
+/**
+ * The engines of one OCR model, made on first use: PaddleOCR once, Tesseract once per language,
+ * `auto` over those two. The service's own choice is made at load (and warmed up); a request
+ * that names another engine or language pays its load once.
+ */
+class OcrEngines {
+  readonly #made = new Map<string, Promise<OcrEngine>>();
+
+  constructor(private readonly files: ModelFiles, private readonly env: RuntimeEnv, private readonly minConfidence: number) {}
+
+  get(choice: OcrEngineChoice, lang: string): Promise<OcrEngine> {
+    switch (choice) {
+      case 'paddle': return this.#once('paddle', () => createPaddleEngine(this.files, this.env, { minConfidence: this.minConfidence }));
+      case 'tesseract': return this.#once(`tesseract:${lang}`, () => createTesseractEngine({ lang }));
+      case 'auto': return this.#once(`auto:${lang}`, async () => createAutoEngine(await this.get('paddle', lang), await this.get('tesseract', lang)));
+    }
+  }
+
+  #once(key: string, make: () => Promise<OcrEngine>): Promise<OcrEngine> {
+    let engine = this.#made.get(key);
+    if (!engine) {
+      engine = make();
+      this.#made.set(key, engine);
+      // A language that is not installed is not remembered: installing it later works without a reload.
+      engine.catch(() => this.#made.delete(key));
+    }
+    return engine;
+  }
+
+  async dispose(): Promise<void> {
+    const made = [...this.#made.entries()];
+    this.#made.clear();
+    // `auto` only borrows the other two: dispose each real engine once.
+    for (const [key, engine] of made) if (!key.startsWith('auto:')) await (await engine.catch(() => undefined))?.dispose();
+  }
+}
+
 class OcrModel implements LoadedModel {
-  #engine: OcrEngine | undefined;
+  #engines: OcrEngines | undefined;
   /** Runs one image at a time: inference is CPU-bound and a large image holds ~1 GB while in flight. */
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    engine: OcrEngine,
+    engines: OcrEngines,
     readonly sizeBytes: number,
     private readonly maxSide: number,
     private readonly minConfidence: number,
+    private readonly engine: OcrEngineChoice,
+    private readonly lang: string,
   ) {
-    this.#engine = engine;
+    this.#engines = engines;
   }
 
   run(input: unknown): Promise<OcrOutput> {
@@ -144,10 +191,17 @@ class OcrModel implements LoadedModel {
   }
 
   async #recognize(input: unknown): Promise<OcrOutput> {
-    const engine = this.#engine;
-    if (!engine) throw new Error('ocr: the model has been disposed');
-    const image = (input as Partial<OcrInput> | null)?.image;
+    const engines = this.#engines;
+    if (!engines) throw new Error('ocr: the model has been disposed');
+    const request = (input as Partial<OcrInput> | null) ?? {};
+    const image = request.image;
     if (!(image instanceof Uint8Array)) throw new InvalidInputError('ocr: input must be { image: Uint8Array } holding encoded image bytes');
+    const choice = request.engine ?? this.engine;
+    if (!OCR_ENGINE_CHOICES.includes(choice)) throw new InvalidInputError(`ocr: engine must be one of ${OCR_ENGINE_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
+    const engine = await engines.get(choice, request.lang ?? this.lang).catch((err: Error) => {
+      // Only a request's own language can be missing here: the service's was loaded at start.
+      throw request.lang !== undefined ? new InvalidInputError(err.message) : err;
+    });
     const prepared = await prepareImage(image, this.maxSide);
     const found = await engine.recognize(prepared);
     const lines: OcrLine[] = [];
@@ -158,7 +212,7 @@ class OcrModel implements LoadedModel {
         Math.min(prepared.width, Math.max(0, Math.round(x * prepared.scaleX))),
         Math.min(prepared.height, Math.max(0, Math.round(y * prepared.scaleY))),
       ]);
-      lines.push({ text, confidence: Math.min(1, line.confidence), box });
+      lines.push({ text, confidence: Math.min(1, line.confidence), box, engine: line.engine });
     }
     // The engine already answers rows top to bottom, then left to right; make the order explicit.
     const top = (l: OcrLine) => Math.min(...l.box.map((p) => p[1]!));
@@ -169,9 +223,9 @@ class OcrModel implements LoadedModel {
 
   async dispose(): Promise<void> {
     await this.#queue;
-    const engine = this.#engine;
-    this.#engine = undefined;
-    await engine?.dispose();
+    const engines = this.#engines;
+    this.#engines = undefined;
+    await engines?.dispose();
   }
 }
 
@@ -183,10 +237,16 @@ export const ocrRuntime: Runtime = {
     const minConfidence = numberOption(options, 'minConfidence', 0.5, 0, 1);
     const { customRecognition, ...files } = resolveModelFiles(ref);
     if (customRecognition) await checkRecognition(files, dictionaryEntries(await readFile(files.dictionaryPath, 'utf8')), env);
-    // ---- The one place the engine is chosen: 'paddle' | 'tesseract' | 'auto' is wired in here. ----
-    const engine: OcrEngine = await createPaddleEngine(files, env, { minConfidence });
-    const model = new OcrModel(engine, sizeOf(files), maxSide, minConfidence);
+    const engine = options.engine ?? 'auto';
+    if (!OCR_ENGINE_CHOICES.includes(engine as OcrEngineChoice)) {
+      throw new Error(`ocr: options.engine must be one of ${OCR_ENGINE_CHOICES.join(', ')}, got ${JSON.stringify(engine)}`);
+    }
+    const lang = options.lang ?? 'eng';
+    if (typeof lang !== 'string') throw new Error(`ocr: options.lang must be a Tesseract language code such as 'eng', got ${JSON.stringify(lang)}`);
+    const engines = new OcrEngines(files, env, minConfidence);
+    const model = new OcrModel(engines, sizeOf(files), maxSide, minConfidence, engine as OcrEngineChoice, lang);
     try {
+      await engines.get(engine as OcrEngineChoice, lang);
       // First inference allocates onnxruntime's arenas and compiles kernels: pay it here, not on a request.
       await model.run({ image: await sharp(Buffer.from(WARMUP_SVG)).png().toBuffer() });
     } catch (err) {
