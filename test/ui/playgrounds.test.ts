@@ -173,6 +173,7 @@ describe('service playgrounds', () => {
 
       assert.deepEqual(await lines.locator('.ocr-text').allTextContents(), api.lines.map((l) => l.text));
       assert.deepEqual(await lines.locator('.ocr-conf').allTextContents(), api.lines.map((l) => `confidence ${(l.confidence * 100).toFixed(1)} %`));
+      assert.deepEqual(await lines.locator('.ocr-engine').allTextContents(), api.lines.map((l) => `read by ${(l as { engine?: string }).engine}`));
       const polygons = page.locator('[data-testid="ocr-boxes"] polygon.edge');
       assert.equal(await polygons.count(), api.lines.length, 'a box per line');
       assert.deepEqual(await polygons.evaluateAll((ps) => ps.map((p) => p.getAttribute('points'))), api.lines.map((l) => l.box.map((pt) => pt.join(',')).join(' ')));
@@ -215,6 +216,14 @@ describe('service playgrounds', () => {
       assert.deepEqual(await onBoxes(), [1]);
       await shot(page, `playground-ocr-${scheme}`);
       await assertAccessible(page, `the OCR playground (${scheme})`);
+
+      // Another engine, chosen in the page: the request carries it and every line names it.
+      const paddle = (await apiUpload('/ocr?service=ocr&engine=paddle', ocrPng)).json as { lines: Array<{ text: string; engine: string }> };
+      assert.deepEqual(paddle.lines.map((l) => l.engine), OCR_LINES.map(() => 'paddle'));
+      await page.getByLabel('Engine').selectOption('paddle');
+      await page.getByRole('button', { name: 'Read again' }).click();
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="ocr-lines"] .ocr-engine')].map((e) => e.textContent).join() === 'read by paddle,read by paddle', undefined, { timeout: 60_000 });
+      assert.deepEqual(await lines.locator('.ocr-text').allTextContents(), paddle.lines.map((l) => l.text));
 
       // Not an image: the server's own 400, and the chosen file is still named.
       const junk = Buffer.from('this is plain text, not a picture of any kind');

@@ -8,12 +8,19 @@ import { ImagePicker, type PickedImage } from './ImagePicker';
 import './Ocr.css';
 
 const pct = (c: number) => `${(c * 100).toFixed(1)} %`;
+/** The engines a request may choose (the server's `engine`); auto combines the other two per line. */
+const ENGINES = [
+  { value: 'auto', label: 'auto (Tesseract, PaddleOCR where it doubts)' },
+  { value: 'tesseract', label: 'Tesseract (documents)' },
+  { value: 'paddle', label: 'PaddleOCR (photos, scenes)' },
+] as const;
 
 /**
  * POST /ocr with an uploaded image (multipart field `file`): the image with a
  * numbered box over each recognised line (an SVG in the image's own pixel
  * space, so it scales with it) and the lines with their confidence. A line
  * hovered or focused in the list outlines its box; a box hovered marks its line.
+ * The engine is chosen per request; each line names the engine that read it.
  */
 export function Ocr({ service }: { service: Service }) {
   const [image, setImage] = useState<PickedImage | null>(null);
@@ -23,15 +30,16 @@ export function Ocr({ service }: { service: Service }) {
   const [error, setError] = useState<{ err: unknown; retry: () => void } | null>(null);
   const [result, setResult] = useState<{ url: string; lines: OcrLine[] } | null>(null);
   const [hover, setHover] = useState<number | null>(null);
+  const [engine, setEngine] = useState<(typeof ENGINES)[number]['value']>('auto');
   const [pinned, setPinned] = useState<number | null>(null);
   const pending = useRef<Upload | null>(null);
 
   const run = async (picked: PickedImage) => {
     pending.current?.abort();
-    lastRequests.set(service.id, { path: '/ocr', body: { image: '<base64 PNG or JPEG>', model: service.name } });
+    lastRequests.set(service.id, { path: '/ocr', body: { image: '<base64 PNG or JPEG>', model: service.name, engine } });
     setError(null);
     setProgress(0);
-    const req = upload('POST', `/ocr?service=${encodeURIComponent(service.name)}`, 'file', picked.file, setProgress);
+    const req = upload('POST', `/ocr?service=${encodeURIComponent(service.name)}&engine=${engine}`, 'file', picked.file, setProgress);
     pending.current = req;
     try {
       const out = (await req.done) as { lines: OcrLine[] };
@@ -59,6 +67,12 @@ export function Ocr({ service }: { service: Service }) {
 
   return (
     <div class="ocr">
+      <p class="ocr-engine-choice">
+        <label for="ocr-engine">Engine</label>{' '}
+        <select id="ocr-engine" value={engine} disabled={busy} onChange={(e) => setEngine((e.currentTarget as HTMLSelectElement).value as typeof engine)}>
+          {ENGINES.map((e) => <option key={e.value} value={e.value}>{e.label}</option>)}
+        </select>
+      </p>
       <ImagePicker id="ocr-file" label="Image to read" onPick={pick} />
       {image && !busy && <button type="button" class="secondary" onClick={() => void run(image)}>Read again</button>}
       {busy && (
@@ -110,6 +124,7 @@ export function Ocr({ service }: { service: Service }) {
                       onClick={() => setPinned(pinned === i ? null : i)}>
                       <span class="ocr-num" aria-hidden="true">{i + 1}</span>
                       <span class="ocr-text">{l.text}</span>
+                      {l.engine && <span class="ocr-engine"><span class="visually-hidden">read by </span>{l.engine}</span>}
                       <span class="ocr-conf"><span class="visually-hidden">confidence </span>{pct(l.confidence)}</span>
                     </button>
                   </li>
