@@ -46,29 +46,24 @@ if [ ! -x /usr/bin/chromium ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 fi
 
+# Installs the Debian packages given that are not installed yet (one apt-get for all of them).
+install_missing() {
+  local missing=""
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+  done
+  [ -z "$missing" ] && return 0
+  echo "[test-services] installing$missing"
+  # shellcheck disable=SC2086
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1) ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null)
+}
+
 # Debian's Tesseract 5 and the DejaVu fonts, for the OCR tests (test/runtimes/ocr-*): the evaluation
 # images are rendered with DejaVu, and the Tesseract command is the yardstick the engines are read against.
-ocr_packages=""
-for pkg in tesseract-ocr tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || ocr_packages="$ocr_packages $pkg"
-done
-if [ -n "$ocr_packages" ]; then
-  echo "[test-services] installing$ocr_packages"
-  # shellcheck disable=SC2086
-  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $ocr_packages >/dev/null 2>&1) ||
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $ocr_packages >/dev/null)
-fi
+install_missing tesseract-ocr tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra
 
 # Debian's Python with scikit-learn, onnx, venv and torch, for the training tests (test/training): they run /usr/bin/python3.
-training_packages=""
-for pkg in python3-sklearn python3-onnx python3-venv python3-torch; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || training_packages="$training_packages $pkg"
-done
-if [ -n "$training_packages" ]; then
-  echo "[test-services] installing$training_packages"
-  # shellcheck disable=SC2086
-  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $training_packages >/dev/null 2>&1) ||
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $training_packages >/dev/null)
-fi
+install_missing python3-sklearn python3-onnx python3-venv python3-torch
 
 bash scripts/slurm/setup-local-cluster.sh

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import type { LoadedModel, RuntimeEnv } from '../../src/runtimes/runtime.js';
 import type { OcrLine, OcrOutput } from '../../src/runtimes/task-io.js';
 import { ocrRuntime } from '../../src/runtimes/ocr/ocr-runtime.js';
+import { editDistance } from '../fixtures/ocr-eval/score.js';
 import { renderTextImage } from '../fixtures/text-image.js';
 
 const env: RuntimeEnv = { threads: 1, allowRemoteModels: false, modelCacheDir: tmpdir() };
@@ -15,18 +16,6 @@ const builtin = { key: 'ocr@1', runtime: 'ocr', path: 'builtin' };
 
 /** Lower case without whitespace: PP-OCR sometimes drops or adds the spaces between words. */
 const compact = (s: string) => s.toLowerCase().replace(/\s+/g, '');
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
 
 /** Recognized text close to what was rendered (at most 2 character edits, spaces ignored). */
 function assertReads(line: OcrLine | undefined, expected: string): void {
