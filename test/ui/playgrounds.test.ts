@@ -222,7 +222,9 @@ describe('service playgrounds', () => {
       assert.deepEqual(paddle.lines.map((l) => l.engine), OCR_LINES.map(() => 'paddle'));
       await page.getByLabel('Engine').selectOption('paddle');
       await page.getByRole('button', { name: 'Read again' }).click();
-      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="ocr-lines"] .ocr-engine')].map((e) => e.textContent).join() === 'read by paddle,read by paddle', undefined, { timeout: 60_000 });
+      const engines = () => lines.locator('.ocr-engine').allTextContents();
+      for (let i = 0; i < 600 && (await engines()).join() !== 'read by paddle,read by paddle'; i++) await page.waitForTimeout(100);
+      assert.deepEqual(await engines(), ['read by paddle', 'read by paddle']);
       assert.deepEqual(await lines.locator('.ocr-text').allTextContents(), paddle.lines.map((l) => l.text));
 
       // Not an image: the server's own 400, and the chosen file is still named.
