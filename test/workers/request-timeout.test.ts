@@ -312,9 +312,9 @@ describe('corral.json timeout_ms', () => {
     try {
       const path = join(dir, 'corral.json');
       writeFileSync(path, JSON.stringify({ models: { 'iris.onnx': { max_batch_size: 8, timeout_ms: 120000 }, other: { max_batch_size: 2 } } }));
-      assert.deepEqual(readModelOverrides(path), { 'iris.onnx': { maxBatchSize: 8, timeoutMs: 120000 }, other: { maxBatchSize: 2 } });
+      assert.deepEqual(await readModelOverrides(path), { 'iris.onnx': { maxBatchSize: 8, timeoutMs: 120000 }, other: { maxBatchSize: 2 } });
       writeFileSync(path, JSON.stringify({ models: { slow: { timeout_ms: '5s' } } }));
-      assert.throws(() => readModelOverrides(path), (err: Error) => err.message.includes(path) && err.message.includes('"slow"') && err.message.includes('timeout_ms'));
+      await assert.rejects(readModelOverrides(path), (err: Error) => err.message.includes(path) && err.message.includes('"slow"') && err.message.includes('timeout_ms'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

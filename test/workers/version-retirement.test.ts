@@ -24,9 +24,12 @@ const loaded = async () => ((await (await fetch(`${server.url}/api/workers`)).js
 describe('version retirement', () => {
   test('requests queued for version 1 during an upload are answered by version 1; then every worker unloads it', async () => {
     assert.equal((await uploadModel(server.url, 'iris.onnx', server.models.iris!)).status, 201);
-    // Both workers load version 1.
-    await Promise.all(Array.from({ length: 8 }, () => infer(SETOSA)));
-    await waitFor('both workers to report iris.onnx@1 loaded', async () => (await loaded()).every((keys) => keys.includes('iris.onnx@1')), 20_000);
+    // Both workers load version 1. Requests go on until both hold it: a worker still starting
+    // under load takes no batch, and one round could then land on the other worker alone.
+    await waitFor('both workers to report iris.onnx@1 loaded', async () => {
+      await Promise.all(Array.from({ length: 8 }, () => infer(SETOSA)));
+      return (await loaded()).every((keys) => keys.includes('iris.onnx@1'));
+    }, 30_000);
 
     // Hold the next requests in the batcher: batches wait up to 3 s for 64 rows.
     const config = await fetch(`${server.url}/api/v1/models/iris.onnx/config`, {
