@@ -156,13 +156,14 @@ describe('padding in corral.json', () => {
 });
 
 describe('withinPaddingBound', () => {
-  test('the longest is at most 1.5× the shortest, or at most 16 tokens', () => {
-    assert.equal(withinPaddingBound(40, 60), true);
-    assert.equal(withinPaddingBound(40, 61), false);
+  test('the longest is at most 1.25× the shortest, or at most 16 tokens', () => {
+    assert.equal(withinPaddingBound(40, 50), true);
+    assert.equal(withinPaddingBound(40, 51), false);
     assert.equal(withinPaddingBound(1, 16), true);
     assert.equal(withinPaddingBound(1, 17), false);
     assert.equal(withinPaddingBound(11, 17), false);
-    assert.equal(withinPaddingBound(12, 18), true);
+    assert.equal(withinPaddingBound(12, 18), false);
+    assert.equal(withinPaddingBound(16, 20), true);
     assert.equal(withinPaddingBound(100, 100), true);
   });
 });
@@ -254,8 +255,8 @@ describe('paddedCodecFor through a DynamicBatcher', () => {
     const answers = Promise.all(reqs.map((r) => batcher.submit(r)));
     release();
     const results = await answers;
-    // The first ran alone (the gate); then [10,12,14,3] (≤16), [40,60,50] (≤1.5×40), [61].
-    assert.deepEqual(batches, [[1, 5], [4, 14], [3, 60], [1, 61]]);
+    // The first ran alone (the gate); then [10,12,14,3] (≤16), [40,50] (≤1.25×40; 60 is not), [60,61].
+    assert.deepEqual(batches, [[1, 5], [4, 14], [2, 50], [2, 61]]);
     results.forEach((r, i) => assert.deepEqual(r, echoModel(reqs[i]!), `request of length ${lengths[i]}`));
   });
 
