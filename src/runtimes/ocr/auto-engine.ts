@@ -1,5 +1,5 @@
 import { voteLine, type LineReading } from './line-vote.js';
-import type { OcrEngine, OcrEngineName, RecognizedLine, RecognizedWord } from './ocr-engine.js';
+import { inReadingOrder, type OcrEngine, type OcrEngineName, type RecognizedLine, type RecognizedWord } from './ocr-engine.js';
 import type { PreparedImage } from './prepare-image.js';
 
 /*
@@ -36,8 +36,6 @@ export const AUTO_TUNING = {
 
 const xs = (box: number[][]) => box.map((p) => p[0]!);
 const ys = (box: number[][]) => box.map((p) => p[1]!);
-const top = (l: RecognizedLine) => Math.min(...ys(l.box));
-const left = (l: RecognizedLine) => Math.min(...xs(l.box));
 
 /** Characters excluding spaces, the weight of a line in page-level means. */
 const inked = (text: string) => text.replace(/\s+/g, '').length;
@@ -129,7 +127,7 @@ export function mergePages(paddle: readonly RecognizedLine[], tesseract: readonl
   tesseract.forEach((t, k) => {
     if (!used.has(k) && t.confidence >= tuning.unmatchedTesseract) lines.push(t);
   });
-  return lines.sort((a, b) => top(a) - top(b) || left(a) - left(b));
+  return inReadingOrder(lines);
 }
 
 export function createAutoEngine(paddle: OcrEngine, tesseract: OcrEngine, tuning = AUTO_TUNING): OcrEngine {

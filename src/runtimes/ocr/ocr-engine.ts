@@ -44,3 +44,10 @@ export interface OcrEngine {
   /** Frees native memory and worker threads; the engine is unusable after. */
   dispose(): Promise<void>;
 }
+
+/** Sorts lines top to bottom, then left to right, by their boxes' top-left extent (in place). */
+export function inReadingOrder<T extends { box: number[][] }>(lines: T[]): T[] {
+  const top = (l: T) => Math.min(...l.box.map((p) => p[1]!));
+  const left = (l: T) => Math.min(...l.box.map((p) => p[0]!));
+  return lines.sort((a, b) => top(a) - top(b) || left(a) - left(b));
+}

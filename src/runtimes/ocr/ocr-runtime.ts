@@ -8,7 +8,7 @@ import type { LoadedModel, ModelRef, Runtime, RuntimeEnv } from '../runtime.js';
 import type { OcrInput, OcrLine, OcrOutput } from '../task-io.js';
 import { InvalidInputError } from '../input-error.js';
 import { createAutoEngine } from './auto-engine.js';
-import { OCR_ENGINE_CHOICES, type OcrEngine, type OcrEngineChoice } from './ocr-engine.js';
+import { inReadingOrder, OCR_ENGINE_CHOICES, type OcrEngine, type OcrEngineChoice } from './ocr-engine.js';
 import { createPaddleEngine, dictionaryEntries, onnxSessionOptions } from './paddle-engine.js';
 import { createTesseractEngine } from './tesseract-engine.js';
 import { prepareImage } from './prepare-image.js';
@@ -215,10 +215,7 @@ class OcrModel implements LoadedModel {
       lines.push({ text, confidence: Math.min(1, line.confidence), box, engine: line.engine });
     }
     // The engine already answers rows top to bottom, then left to right; make the order explicit.
-    const top = (l: OcrLine) => Math.min(...l.box.map((p) => p[1]!));
-    const left = (l: OcrLine) => Math.min(...l.box.map((p) => p[0]!));
-    lines.sort((a, b) => top(a) - top(b) || left(a) - left(b));
-    return { lines };
+    return { lines: inReadingOrder(lines) };
   }
 
   async dispose(): Promise<void> {

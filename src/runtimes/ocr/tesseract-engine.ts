@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { createWorker, OEM, PSM, type Bbox, type Page, type Worker } from 'tesseract.js';
-import type { OcrEngine, RecognizedLine, RecognizedWord } from './ocr-engine.js';
+import { inReadingOrder, type OcrEngine, type RecognizedLine, type RecognizedWord } from './ocr-engine.js';
 import type { PreparedImage } from './prepare-image.js';
 
 /*
@@ -72,8 +72,6 @@ function linesOf(page: Page, dx = 0, dy = 0): RecognizedLine[] {
   return lines;
 }
 
-const top = (l: RecognizedLine) => Math.min(...l.box.map((p) => p[1]!));
-const left = (l: RecognizedLine) => Math.min(...l.box.map((p) => p[0]!));
 
 export async function createTesseractEngine(options: TesseractEngineOptions = {}): Promise<OcrEngine> {
   const lang = options.lang ?? 'eng';
@@ -105,7 +103,7 @@ export async function createTesseractEngine(options: TesseractEngineOptions = {}
         .toBuffer();
       const { data } = await w.recognize(content, { tessedit_pageseg_mode: PSM.AUTO, ...QUIET } as object, { blocks: true, text: false });
       const lines = linesOf(data);
-      return lines.sort((a, b) => top(a) - top(b) || left(a) - left(b));
+      return inReadingOrder(lines);
     }),
 
     /** Each box's bounding rectangle, cropped with a white margin, read as a single line (PSM 7). */
