@@ -6,7 +6,7 @@
  * models keep being answered. Only events and states are checked, never durations.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -252,6 +252,13 @@ describe('a request whose time runs out while it waits in the queue', () => {
   });
 });
 
+/** CPU time (user + system) a process has used, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 describe('WorkerPool: separate runs on one hung worker', () => {
   test('runs of the hung model fail with TIMEOUT, a run of another model is re-sent and answered', async () => {
     const { default: pino } = await import('pino');
@@ -272,10 +279,20 @@ describe('WorkerPool: separate runs on one hung worker', () => {
       const hang = { key: 'hang@1', name: 'hang', runtime: 'onnx', path: hangPath };
       const iris = { key: 'iris@1', name: 'iris', runtime: 'onnx', path: models.iris! };
       const input = (name: string, row: number[]) => ({ inputs: { [name]: { datatype: 'FP32', shape: [1, 4], data: Float32Array.from(row) } } });
+      // onnxruntime is imported before the runs, so the CPU the worker spends after them is the hang's.
+      await pool.inspect('onnx', hangPath);
       const [before] = pool.workers();
+      const cpuBefore = cpuMs(before!.pid!);
       // Two separate runs of the hung model and one of iris, all held by the one worker.
-      const first = pool.run(hang, input('x', SETOSA), undefined, { timeoutMs: 3000 }).then(() => 'answered', (e: unknown) => e);
+      const first = pool.run(hang, input('x', SETOSA), undefined, { timeoutMs: 10_000 }).then(() => 'answered', (e: unknown) => e);
       const second = pool.run(hang, input('x', VIRGINICA), undefined, { timeoutMs: 60_000 }).then(() => 'answered', (e: unknown) => e);
+      // iris is sent only once the worker spins in the hang's Loop (onnxruntime runs on the
+      // worker's main thread): sent earlier, it could load and be answered before the hang starts.
+      const spinDeadline = Date.now() + 8000;
+      while (cpuMs(before!.pid!) - cpuBefore < 500) {
+        assert.ok(Date.now() < spinDeadline, 'the worker never started spinning in the hang model');
+        await sleep(20);
+      }
       const other = pool.run(iris, { ...input('float_input', VIRGINICA), outputs: ['label'] }, undefined, { timeoutMs: 60_000 })
         .then((v) => v, (e: unknown) => e);
       while (pool.workers()[0]!.outstanding < 3 && pool.workers()[0]!.pid === before!.pid) await sleep(5);
