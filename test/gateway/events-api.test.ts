@@ -244,6 +244,63 @@ describe('GET /api/events', () => {
   });
 });
 
+describe('GET /api/events follows its caller\'s key as it is now', () => {
+  const patchKey = async (id: string, body: Record<string, unknown>) =>
+    assert.equal((await postJson(`${server.url}/api/keys/${id}`, body, 'PATCH', server.adminKey)).status, 200);
+
+  test('revoked (a header key and a ?token= key): one unauthorized event, the stream ends, reconnecting is a 401', async () => {
+    const key = await createKey(server.url, server.adminKey, { name: 'watcher', scopes: ['read'] });
+    const byHeader = await open(bearer(key.key));
+    const byQuery = await open({}, `token=${key.key}`);
+    await byHeader.next('the snapshot', (e) => e.event === 'snapshot');
+    await byQuery.next('the snapshot', (e) => e.event === 'snapshot');
+    assert.equal((await fetch(`${server.url}/api/keys/${key.id}`, { method: 'DELETE', headers: bearer(server.adminKey) })).status, 200);
+    for (const stream of [byHeader, byQuery]) {
+      const ended = await stream.next('the unauthorized event', (e) => e.event !== 'snapshot');
+      assert.equal(ended.event, 'unauthorized');
+      assert.equal(ended.data.code, 'API_KEY_REVOKED');
+      assert.match(ended.data.error, /API key 'watcher' was revoked/);
+      await stream.serverEnded('after revocation');
+    }
+    const again = await fetch(`${server.url}/api/events`, { headers: bearer(key.key) });
+    assert.equal(again.status, 401);
+    const refused = await again.json() as { code: string; error: string };
+    assert.equal(refused.code, 'API_KEY_REVOKED');
+    assert.match(refused.error, /API key 'watcher' was revoked/);
+  });
+
+  test('narrowed to fewer models: changes to the others stop; its read scope taken away: the stream ends with FORBIDDEN', async () => {
+    const key = await createKey(server.url, server.adminKey, { name: 'narrowed', scopes: ['read'] });
+    const stream = await open(bearer(key.key));
+    await stream.next('the snapshot', (e) => e.event === 'snapshot');
+    await patchKey(key.id, { models: ['iris*'] });
+    assert.equal((await uploadModel(server.url, 'hidden.onnx', server.models.iris!, server.adminKey)).status, 201);
+    await deleteModel('hidden.onnx');
+    await describeModel('iris.onnx', 'after narrowing');
+    await stream.next('the marker', (e) => e.event === 'model' && e.data.description === 'after narrowing');
+    assert.deepEqual(stream.events.filter((e) => JSON.stringify(e.data).includes('hidden.onnx')), [], 'a model outside iris* reached the narrowed key');
+
+    await patchKey(key.id, { scopes: ['infer'] });
+    const ended = await stream.next('the unauthorized event', (e) => e.event === 'unauthorized');
+    assert.deepEqual(ended.data, { code: 'FORBIDDEN', error: "API key 'narrowed' no longer has the read scope." });
+    await stream.serverEnded('after the read scope was taken away');
+  });
+
+  test('a web UI session: logging out ends its stream at the next heartbeat', async () => {
+    const key = await createKey(server.url, server.adminKey, { name: 'browser', scopes: ['read'] });
+    const login = await postJson(`${server.url}/api/session`, { key: key.key });
+    assert.equal(login.status, 200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const stream = await open({ cookie });
+    assert.equal(stream.res.status, 200);
+    await stream.next('the snapshot', (e) => e.event === 'snapshot');
+    assert.equal((await fetch(`${server.url}/api/session`, { method: 'DELETE', headers: { cookie, origin: server.url } })).status, 204);
+    const ended = await stream.next('the unauthorized event', (e) => e.event === 'unauthorized');
+    assert.equal(ended.data.code, 'UNAUTHENTICATED');
+    await stream.serverEnded('after logout');
+  });
+});
+
 describe('job queues publish to the hub', () => {
   /** Every job event the hub publishes; `of(id)` those of one job. */
   const collect = (hub: EventHub) => {

@@ -6,13 +6,15 @@ export class EventStream {
   readonly comments: string[] = [];
   private read = 0;
   private wake: () => void = () => undefined;
+  /** Settles when the body ends: the server closed the stream (or close() aborted it). */
+  private ended: Promise<void> = Promise.resolve();
   private constructor(readonly res: Response, private readonly abort: AbortController) {}
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<EventStream> {
     const abort = new AbortController();
     const res = await fetch(url, { headers, signal: abort.signal });
     const stream = new EventStream(res, abort);
-    if (res.ok) void stream.pump();
+    if (res.ok) stream.ended = stream.pump();
     return stream;
   }
 
@@ -60,6 +62,15 @@ export class EventStream {
         this.wake = () => { clearTimeout(timer); resolve(); };
       });
     }
+  }
+
+  /** Waits (bounded) for the server to end the stream; fails if it is still open. */
+  async serverEnded(what: string, timeoutMs = 20_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), timeoutMs); });
+    const late = await Promise.race([this.ended.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) throw new Error(`the stream was not ended (${what}) within ${timeoutMs} ms`);
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Principal } from '../../auth/index.js';
+import { presentedSecret, presentedSession, type Principal } from '../../auth/index.js';
+import { CorralError, toCorralError } from '../../errors/index.js';
 import type { HubEvent } from '../../events/index.js';
 import type { JobQueue } from '../../jobs/index.js';
 import type { Corral } from '../corral.js';
@@ -18,10 +19,13 @@ type Message = [event: string, data: unknown];
  * one event per change, each with an increasing id. A client that reconnects
  * with Last-Event-ID gets the events it missed, or a fresh snapshot when they
  * are no longer kept. A key limited to some models sees only theirs; jobs are
- * the ones GET /api/jobs would list for it.
+ * the ones GET /api/jobs would list for it. The caller's key is looked at again
+ * before every event and heartbeat: revoked, expired, its session ended or its
+ * read scope taken away, the stream sends one `unauthorized` event and ends; narrowed to
+ * fewer models, it sees only those from then on.
  */
 export const eventRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; jobs: JobQueue }> = async (app, { corral, jobs }) => {
-  const { config, events: hub, services, repository, inference, dispatcher } = corral;
+  const { config, events: hub, services, repository, inference, dispatcher, auth } = corral;
   const service = (s: Parameters<typeof serviceView>[0]) => serviceView(s, config.batching);
 
   const snapshot = async (principal: Principal) => ({
@@ -67,7 +71,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; jobs: JobQ
   });
 
   app.get('/api/events', { config: { auth: 'read' } }, async (req, reply) => {
-    const { principal } = req;
+    let { principal } = req;
     if (req.method === 'HEAD') {
       openEventStream(reply).end();
       return reply;
@@ -76,13 +80,29 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; jobs: JobQ
     let pending: HubEvent[] | undefined = [];
     let sent = hub.lastId;
     const stream = openEventStream(reply);
+    // The same credential the request was admitted with: its session cookie, or the key (header or ?token=) by id.
+    const session = config.auth.mode === 'off' || presentedSecret(req) !== undefined ? undefined : presentedSession(req);
+    const stillAllowed = (): boolean => {
+      if (reply.raw.writableEnded) return false;
+      if (config.auth.mode === 'off') return true;
+      try {
+        principal = session !== undefined ? auth.principalForSession(session) : auth.principalById(principal.id);
+        if (!principal.has('read')) throw new CorralError('FORBIDDEN', `API key '${principal.name}' no longer has the read scope.`);
+        return true;
+      } catch (err) {
+        const error = toCorralError(err);
+        stream.send({ code: error.code, error: error.message }, 'unauthorized');
+        stream.end();
+        return false;
+      }
+    };
     const send = (event: HubEvent) => {
-      if (event.id <= sent) return;
+      if (event.id <= sent || !stillAllowed()) return;
       sent = event.id;
       for (const [name, data] of messages(principal, event)) stream.send(data, name, event.id);
     };
     const unsubscribe = hub.subscribe((event) => (pending ? pending.push(event) : send(event)));
-    const heartbeat = setInterval(() => stream.comment('heartbeat'), config.eventsHeartbeatMs);
+    const heartbeat = setInterval(() => stillAllowed() && stream.comment('heartbeat'), config.eventsHeartbeatMs);
     open.add(stream.end);
     reply.raw.on('close', () => {
       clearInterval(heartbeat);
