@@ -11,10 +11,14 @@ export default {
   tap: {
     nodeArgs: ['-r', '{{hookFile}}', '--import', 'tsx', '{{testFile}}'],
     testFiles: [
+      // WorkerPool and WorkerHandle driven directly (about 8 s): runs, chunks, inspect, stats, exit.
+      'test/workers/worker-pool.test.ts',
       'test/workers/error-classification.test.ts',
       'test/workers/batching-e2e.test.ts',
       'test/workers/crash-recovery.test.ts',
       'test/workers/version-retirement.test.ts',
+      // The worker's corral.compute span, a child of the gateway's batch span.
+      'test/tracing/otel.test.ts',
     ],
   },
   jsonReporter: { fileName: 'reports/mutation/worker-main.json' },

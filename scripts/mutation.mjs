@@ -1,21 +1,50 @@
 // `npm run mutation`: runs Stryker over the request path's folders (stryker.config.mjs,
 // then the worker entry, stryker.worker.config.mjs) and prints the score per folder
 // from their JSON reports. `MUTATE=jobs` runs one folder of the first configuration;
-// `--report-only` prints the scores of the last runs without running anything.
-// Exits non-zero when a folder scores below the target.
-import { spawnSync } from 'node:child_process';
+// `--worker-main` runs only the second; `--report-only` prints the scores of the last
+// runs without running anything. Exits non-zero when a folder scores below the target.
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const TARGET = 80;
 const REPORTS = 'reports/mutation';
 
+/**
+ * Tests that SIGSTOP or hang a worker leave it behind when Stryker kills their run
+ * at its time limit: the worker's parent is gone (parent pid 1) and it never exits.
+ * Left alone they pile up and slow every later mutant, so they are killed as found.
+ */
+function killOrphanedWorkers() {
+  if (!existsSync('/proc')) return;
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === 1 && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('.stryker-tmp')) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // It ended while we looked.
+    }
+  }
+}
+
+function stryker(config) {
+  return new Promise((resolve) => {
+    const reaper = setInterval(killOrphanedWorkers, 20_000);
+    spawn('npx', ['stryker', 'run', config], { stdio: 'inherit' }).on('exit', (code) => {
+      clearInterval(reaper);
+      killOrphanedWorkers();
+      resolve(code ?? 1);
+    });
+  });
+}
+
 if (!process.argv.includes('--report-only')) {
-  const runs = [['stryker.config.mjs']];
-  if (!process.env.MUTATE) runs.push(['stryker.worker.config.mjs']);
-  for (const args of runs) {
-    const run = spawnSync('npx', ['stryker', 'run', ...args], { stdio: 'inherit' });
-    if (run.status !== 0) process.exit(run.status ?? 1);
+  const configs = process.argv.includes('--worker-main') ? ['stryker.worker.config.mjs']
+    : process.env.MUTATE ? ['stryker.config.mjs'] : ['stryker.config.mjs', 'stryker.worker.config.mjs'];
+  for (const config of configs) {
+    const status = await stryker(config);
+    if (status !== 0) process.exit(status);
   }
 }
 
