@@ -57,8 +57,11 @@ export function registerProfileCommands(program: Command): void {
     });
 
   withProfileFlags(profile.command('update').description('change a profile').argument('<name>').option('--type <type>', 'local, slurm, gce, ec2 or command'))
-    .action(async (name: string, opts: ProfileFlags, cmd: Command) => {
-      const updated = await api<Record<string, unknown>>(gatewayOf(cmd), 'PATCH', `/api/profiles/${encodeURIComponent(name)}`, body(opts));
+    .option('--unset <keys>', 'comma-separated profiles.cfg keys to clear, e.g. gpus,memory')
+    .action(async (name: string, opts: ProfileFlags & { unset?: string }, cmd: Command) => {
+      // Cleared keys go as null (a JSON merge patch); the gateway names any key it does not know.
+      const cleared = Object.fromEntries((opts.unset ?? '').split(',').map((k) => k.trim()).filter(Boolean).map((k) => [k, null]));
+      const updated = await api<Record<string, unknown>>(gatewayOf(cmd), 'PATCH', `/api/profiles/${encodeURIComponent(name)}`, { ...body(opts), ...cleared });
       console.log(json(cmd) ? JSON.stringify(updated, null, 2) : `updated profile ${name}`);
     });
 

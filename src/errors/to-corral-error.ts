@@ -5,7 +5,7 @@ interface FastifyLikeError {
   code?: string;
   statusCode?: number;
   message?: string;
-  validation?: unknown;
+  validation?: Array<{ params?: { additionalProperty?: string } }>;
 }
 
 const CUT_SHORT = 'The multipart body ended before its closing boundary: the upload was cut short '
@@ -47,7 +47,10 @@ export function toCorralError(err: unknown): CorralError {
   if (e.validation) {
     // An empty body (or an array, or a string) where the route takes an object: say what to send.
     if (message === 'body must be object') return new CorralError('BAD_REQUEST', 'The body must be a JSON object; this one is empty or not an object.', { cause: err });
-    return new CorralError('BAD_REQUEST', `Invalid request: ${message}`, { cause: err });
+    // Ajv's text for an unknown key does not name it; its params do.
+    const unknown = Array.isArray(e.validation) ? e.validation.map((v) => v.params?.additionalProperty).filter((k) => k !== undefined) : [];
+    const named = unknown.length > 0 ? ` (${unknown.map((k) => `'${k}'`).join(', ')})` : '';
+    return new CorralError('BAD_REQUEST', `Invalid request: ${message}${named}`, { cause: err });
   }
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

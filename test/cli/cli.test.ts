@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli as runCliAs, type CliResult } from '../helpers/run-cli.js';
-import { startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';
+import { postJson, startTestServer, uploadModel, type TestServer } from '../helpers/test-server.js';
 import { parseFilter } from '../../src/cli/service-commands.js';
 import { writeTinyBert } from '../fixtures/transformers/index.js';
 
@@ -94,6 +94,22 @@ describe('corral CLI against a real gateway', () => {
     const hpc = (JSON.parse(ls.stdout) as Array<{ name: string; memory: string; gpus: number }>).find((p) => p.name === 'hpc')!;
     assert.equal(hpc.memory, '16G');
     assert.equal(hpc.gpus, 1);
+    // --unset clears keys (null in a JSON merge patch): gone from the view and from profiles.cfg.
+    const unset = await runCli(server.url, ['--json', 'profile', 'update', 'hpc', '--unset', 'gpus, memory', '--cpus', '4']);
+    assert.equal(unset.code, 0, unset.stderr);
+    const cleared = JSON.parse(unset.stdout) as Record<string, unknown>;
+    assert.deepEqual([cleared.gpus, cleared.memory, cleared.cpus, cleared.partition], [null, null, 4, 'gpu']);
+    assert.doesNotMatch(readFileSync(join(server.home, 'profiles.cfg'), 'utf8'), /^(gpus|memory)=/m);
+    const unknown = await runCli(server.url, ['profile', 'update', 'hpc', '--unset', 'colour']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /colour/);
+    // The type cannot be cleared, and a box profile keeps what it cannot do without.
+    assert.equal((await postJson(`${server.url}/api/profiles/hpc`, { type: null }, 'PATCH', server.adminKey)).status, 400);
+    assert.equal((await runCli(server.url, ['profile', 'create', 'rack', '--type', 'gce', '--project', 'lab', '--zone', 'us-central1-a', '--instances', 'gpu-1'])).code, 0);
+    const needs = await postJson(`${server.url}/api/profiles/rack`, { zone: null }, 'PATCH', server.adminKey);
+    assert.equal(needs.status, 400);
+    assert.match(await needs.text(), /a gce profile needs zone/);
+    assert.equal((await runCli(server.url, ['profile', 'delete', 'rack'])).code, 0);
     const dup = await runCli(server.url, ['profile', 'create', 'hpc', '--type', 'slurm']);
     assert.equal(dup.code, 2);
     assert.match(dup.stderr, /already exists/);

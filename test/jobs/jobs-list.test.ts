@@ -227,7 +227,7 @@ describe('GET /api/jobs', () => {
       ['limit=5000', 'Invalid request: querystring/limit must match pattern "^[1-9][0-9]{0,2}$"'],
       ['cursor=abc', "cursor 'abc' is not one this gateway handed out; pass the 'next' of the previous page."],
       ['cursor=a%2Fb', 'Invalid request: querystring/cursor must match pattern "^[A-Za-z0-9_-]{1,2048}$"'],
-      ['status=queued', 'Invalid request: querystring must NOT have additional properties'],
+      ['status=queued', "Invalid request: querystring must NOT have additional properties ('status')"],
     ];
     for (const [query, error] of cases) {
       const { status, body } = await get(`/api/jobs?${query}`, alice);

@@ -1,45 +1,50 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import { FIELD_KEYS, PROFILE_TYPES, type Profile } from '../../profiles/index.js';
 import type { Corral } from '../corral.js';
 
 const ProfileType = Type.Union(PROFILE_TYPES.map((t) => Type.Literal(t)));
-const Fields = {
-  type: Type.Optional(ProfileType),
-  host: Type.Optional(Type.String()),
-  user: Type.Optional(Type.String()),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  identity_file: Type.Optional(Type.String()),
-  home_dir: Type.Optional(Type.String()),
-  cache_dir: Type.Optional(Type.String()),
-  partition: Type.Optional(Type.String()),
-  time_limit: Type.Optional(Type.String()),
-  gpus: Type.Optional(Type.Integer({ minimum: 0 })),
-  memory: Type.Optional(Type.String()),
-  cpus: Type.Optional(Type.Integer({ minimum: 1 })),
+/** Every profiles.cfg key but type, with what it takes. */
+const Settable = {
+  host: Type.String(),
+  user: Type.String(),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  identity_file: Type.String(),
+  home_dir: Type.String(),
+  cache_dir: Type.String(),
+  partition: Type.String(),
+  time_limit: Type.String(),
+  gpus: Type.Integer({ minimum: 0 }),
+  memory: Type.String(),
+  cpus: Type.Integer({ minimum: 1 }),
   // Boxes (gce, ec2, command); validateProfile checks each value and names the field it refuses.
-  project: Type.Optional(Type.String()),
-  zone: Type.Optional(Type.String()),
-  region: Type.Optional(Type.String()),
-  instances: Type.Optional(Type.String({ description: 'Comma-separated instance names (gce, command) or ids (ec2).' })),
-  endpoint_url: Type.Optional(Type.String()),
-  start_command: Type.Optional(Type.String()),
-  stop_command: Type.Optional(Type.String()),
-  status_command: Type.Optional(Type.String()),
-  max_restarts: Type.Optional(Type.Integer({ minimum: 0 })),
+  project: Type.String(),
+  zone: Type.String(),
+  region: Type.String(),
+  instances: Type.String({ description: 'Comma-separated instance names (gce, command) or ids (ec2).' }),
+  endpoint_url: Type.String(),
+  start_command: Type.String(),
+  stop_command: Type.String(),
+  status_command: Type.String(),
+  max_restarts: Type.Integer({ minimum: 0 }),
 };
-const CreateBody = Type.Object({ name: Type.String(), ...Fields, type: ProfileType }, { additionalProperties: false });
-const UpdateBody = Type.Object(Fields, { additionalProperties: false });
+const settable = (wrap: (schema: TSchema) => TSchema) => Object.fromEntries(Object.entries(Settable).map(([key, schema]) => [key, wrap(schema)]));
+const CreateBody = Type.Object({ name: Type.String(), type: ProfileType, ...settable((s) => Type.Optional(s)) }, { additionalProperties: false });
+// A JSON merge patch (RFC 7396): a key given null is cleared; type can only be changed.
+const UpdateBody = Type.Object({ type: Type.Optional(ProfileType), ...settable((s) => Type.Optional(Type.Union([s, Type.Null()]))) }, { additionalProperties: false });
 const NameParams = Type.Object({ name: Type.String() });
 const RegistryQuery = Type.Object({ profile: Type.Optional(Type.String()), refresh: Type.Optional(Type.String()) });
 
-type ProfileFields = { [K in keyof typeof Fields]?: unknown };
+type ProfileFields = { [K in keyof typeof Settable | 'type']?: unknown };
 const ENTRIES = Object.entries(FIELD_KEYS) as Array<[keyof typeof FIELD_KEYS, string]>;
 
-/** A request body in profiles.cfg's snake_case keys → Profile fields. */
+/** A request body in profiles.cfg's snake_case keys → Profile fields (null: the field is cleared). */
 function fromBody(body: ProfileFields): Partial<Profile> {
   const out: Record<string, unknown> = {};
-  for (const [field, key] of ENTRIES) if (body[key as keyof ProfileFields] !== undefined) out[field] = body[key as keyof ProfileFields];
+  for (const [field, key] of ENTRIES) {
+    const value = body[key as keyof ProfileFields];
+    if (value !== undefined) out[field] = value ?? undefined;
+  }
   return out as Partial<Profile>;
 }
 
