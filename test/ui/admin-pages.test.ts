@@ -281,6 +281,14 @@ describe('admin pages', () => {
     const edited = (await getJson<{ partition: string; gpus: number; time_limit: string }>('/api/profiles/hpc')).body;
     assert.deepEqual([edited.partition, edited.gpus, edited.time_limit], ['cpu', 2, '1:00:00']);
     await shot(page, 'admin-profiles');
+    // A field emptied in the form is cleared, not kept.
+    await page.getByRole('button', { name: 'Edit hpc' }).click();
+    await page.getByLabel('Time limit').fill('');
+    await page.getByLabel('GPUs').fill('');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await hpc.getByText('partition cpu', { exact: true }).waitFor();
+    const cleared = (await getJson<{ partition: string; gpus: number | null; time_limit: string | null }>('/api/profiles/hpc')).body;
+    assert.deepEqual([cleared.partition, cleared.gpus, cleared.time_limit], ['cpu', null, null]);
 
     await page.getByRole('button', { name: 'Delete hpc' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete profile hpc?' });

@@ -124,14 +124,16 @@ function ProfileForm({ profile, onCancel, onSaved }: { profile?: Profile; onCanc
 
   const submit = async (e?: Event) => {
     e?.preventDefault();
-    // Create: every filled field. Edit: the fields changed (a cleared text field is sent empty).
+    // Create: every filled field. Edit: the fields changed; a field emptied is sent as null (cleared).
     const json: Record<string, unknown> = profile ? {} : { name: values.name.trim() };
     for (const k of ['type', ...FIELDS.map((f) => f.key)]) {
       const v = values[k]!.trim();
       if (profile && v === initial.current[k]) continue;
-      if (!profile && v === '') continue;
+      if (v === '') {
+        if (profile) json[k] = null;
+        continue;
+      }
       const number = FIELDS.find((f) => f.key === k)?.number;
-      if (number && v === '') continue;
       json[k] = number && !Number.isNaN(Number(v)) ? Number(v) : v;
     }
     setBusy(true);
