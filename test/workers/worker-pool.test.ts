@@ -22,6 +22,7 @@ import { WorkerPool, type WorkerPoolOptions } from '../../src/workers/index.js';
 import { WorkerCrashedError, WorkerHandle, WorkerTimeoutError } from '../../src/workers/worker-handle.js';
 import { buildHangModel } from '../fixtures/hang-model.js';
 import { writeFixtureModels } from '../fixtures/index.js';
+import { TINY_BERT_HIDDEN, writeHfCacheSnapshot, writeTinyBert } from '../fixtures/transformers/index.js';
 
 const FAULTS = fileURLToPath(new URL('../fixtures/worker-faults.mjs', import.meta.url));
 /** Preloaded by a worker, makes it exit before it is ready. */
@@ -472,6 +473,22 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
       const states = workerEvents(kit, 'worker-0').map((e) => [e.state, e.loadedModels.join(',')]);
       assert.deepEqual(states, [['starting', ''], ['ready', ''], ['ready', 'iris@1'], ['ready', '']]);
       assert.deepEqual(pool.workers().map((w) => [w.state, w.restarts]), [['ready', 0]]);
+    });
+
+    test('a hub id is read from CORRAL_HOME/hub; with remote models off an uncached one is refused; a runtime that cannot inspect says so', async () => {
+      // The pool passes CORRAL_HOME and CORRAL_ALLOW_REMOTE_MODELS=0; the worker derives its model cache from them.
+      writeHfCacheSnapshot(join(home, 'hub'), 'tiny/bert', 'abc123', writeTinyBert(join(home, 'tiny-bert'), { task: 'feature-extraction' }));
+      const bert: ModelRef = { key: 'tiny/bert#fe', name: 'tiny-bert', runtime: 'transformers', path: 'tiny/bert', options: { task: 'feature-extraction' } };
+      const out = await pool.run(bert, { texts: ['hello', 'world'] }, undefined, { timeoutMs: 30_000 }) as { results: Array<{ embedding: Float32Array }> };
+      assert.deepEqual(out.results.map((r) => r.embedding.length), [TINY_BERT_HIDDEN, TINY_BERT_HIDDEN]);
+      const uncached: ModelRef = { key: 'minilm#fe', name: 'minilm', runtime: 'transformers', path: 'Xenova/all-MiniLM-L6-v2', options: { task: 'feature-extraction' } };
+      const refused = await failure(pool.run(uncached, { texts: ['hello'] }, undefined, { timeoutMs: 30_000 }));
+      assertCorral(refused, 'INFERENCE_FAILED', /^Model 'minilm' could not be loaded: .*not in the model cache/);
+      assert.match(refused.message, /CORRAL_ALLOW_REMOTE_MODELS/);
+      assert.ok(refused.message.includes(join(home, 'hub')), refused.message);
+      assertCorral(await failure(pool.inspect('keyterms', models.iris!)), 'INVALID_MODEL_FILE', "The file is not a valid model: runtime 'keyterms' cannot inspect files");
+      assert.deepEqual(pool.workers().map((w) => w.restarts), [0]);
+      pool.unload('tiny/bert#fe');
     });
 
     test('close ends runs in flight and a restartAll under way with NO_WORKERS, counts no restarts, and refuses new work', async () => {
