@@ -129,6 +129,8 @@ test('one request\'s spans form one tree across the gateway and a worker process
   assert.notEqual(compute.resource['process.pid'], process.pid);
   assert.deepEqual([compute.resource['process.pid']], workerPids!);
   assert.equal(compute.attrs['corral.model'], 'iris');
+  // The request's id (here the caller's trace id) goes with the batch to the worker.
+  assert.deepEqual(compute.attrs['corral.request_ids'], [callerTrace]);
 
   // One tree: every span's parent is in it, except the root's, which is the caller's.
   const ids = new Set(spans.map((r) => r.span.spanId));

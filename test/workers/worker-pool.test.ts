@@ -228,19 +228,25 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
     test('run answers with the model output, fills limits.timing, and credits the worker\'s lines to the model', async () => {
       const limits: RunLimits = { timeoutMs: 5000, requestIds: ['req-iris-1'], timing: {} };
       // Two at once: the least busy picking puts one on each worker.
+      const sent = performance.now();
       const [a, b] = await Promise.all([
-        pool.run(iris, irisInput(SETOSA), undefined, limits),
+        pool.run(iris, irisInput(SETOSA), undefined, limits).then((out) => ({ out, roundTripMs: performance.now() - sent })),
         pool.run(iris, irisInput(VIRGINICA), undefined, { timeoutMs: 0 }),
       ]);
-      assert.deepEqual(labelOf(a), [0]);
+      assert.deepEqual(labelOf(a.out), [0]);
       assert.deepEqual(labelOf(b), [2]);
       assert.equal(typeof limits.timing!.computeMs, 'number', JSON.stringify(limits));
-      assert.ok(limits.timing!.computeMs! >= 0);
+      // The worker's compute time is part of the run as the pool saw it (not a speed check: a consistency one).
+      assert.ok(limits.timing!.computeMs! >= 0 && limits.timing!.computeMs! <= a.roundTripMs, `${limits.timing!.computeMs} ms of ${a.roundTripMs}`);
       const ranLine = (reqId: string) => until(`the worker's "ran batch" line of ${reqId}`,
         () => kit.output.find((o) => o.line.includes(`"${reqId}"`)), () => kit.output.slice(-5));
       const first = await ranLine('req-iris-1');
       const parsed = JSON.parse(first.line) as Record<string, unknown>;
       assert.equal(parsed.msg, 'ran batch');
+      assert.equal(parsed.level, 20, 'debug');
+      assert.equal(parsed.name, 'corral-worker');
+      // The line names the worker process that wrote it.
+      assert.deepEqual(pool.workers().filter((w) => w.id === parsed.worker).map((w) => w.pid), [parsed.pid]);
       assert.equal(parsed.model, 'iris');
       assert.deepEqual(parsed.reqIds, ['req-iris-1']);
       assert.equal(first.stream, 'stdout');
@@ -260,10 +266,12 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
       assertCorral(internal, 'INFERENCE_FAILED', "Model 'iris' failed: Cannot read properties of undefined (reading 'type')");
       // The worker's own line about the failure is credited to the model.
       const line = await until('the "batch failed" line of req-777', () => kit.output.find((o) => o.line.includes('"req-777"')), () => kit.output.slice(-5));
-      assert.equal(JSON.parse(line.line).kind, 'internal');
+      assert.deepEqual([JSON.parse(line.line).kind, JSON.parse(line.line).level], ['internal', 40], 'an internal failure is a warning');
       assert.deepEqual(line.models, ['iris']);
-      const rejected = await failure(pool.run(iris, irisInput([779, 3.5, 1.4, 0.2]), undefined, { timeoutMs: 10_000 }));
+      const rejected = await failure(pool.run(iris, irisInput([779, 3.5, 1.4, 0.2]), undefined, { requestIds: ['req-779'], timeoutMs: 10_000 }));
       assertCorral(rejected, 'INFERENCE_REJECTED', /^Model 'iris' rejected the input: Got invalid dimensions for input: float_input/);
+      const rejectedLine = await until('the "batch failed" line of req-779', () => kit.output.find((o) => o.line.includes('"req-779"')), () => kit.output.slice(-5));
+      assert.deepEqual([JSON.parse(rejectedLine.line).kind, JSON.parse(rejectedLine.line).level], ['input', 20], 'a client\'s bad input is only debug');
       const internalNoName = await failure(pool.run({ key: 'iris@1', runtime: 'onnx', path: iris.path }, irisInput([778, 3.5, 1.4, 0.2]), undefined, { timeoutMs: 10_000 }));
       assertCorral(internalNoName, 'INFERENCE_FAILED', /^Model 'iris@1' failed: internal buffer index 3 is invalid/);
       const missing = join(home, 'no-such-model.onnx');
@@ -573,6 +581,21 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
   });
 
   describe('no worker ready in time; WorkerHandle on its own; a model that kills the only worker', { concurrency: false }, () => {
+    test('memoryBudgetBytes reaches the worker: with room for one model, running a second unloads the first', async () => {
+      const kit = makePool({ size: 1, readyTimeoutMs: 10_000, memoryBudgetBytes: 1 });
+      const { pool } = kit;
+      try {
+        await pool.started();
+        const copy: ModelRef = { key: 'iris-copy@1', name: 'iris-copy', runtime: 'onnx', path: models.iris! };
+        assert.deepEqual(labelOf(await pool.run(iris, irisInput(SETOSA), undefined, { timeoutMs: 10_000 })), [0]);
+        assert.deepEqual(labelOf(await pool.run(copy, irisInput(VIRGINICA), undefined, { timeoutMs: 10_000 })), [2]);
+        // With the default budget (4 GiB) both would stay loaded.
+        await until('only iris-copy@1 loaded', () => pool.workers()[0]!.loadedModels.join() === 'iris-copy@1' && pool.workers()[0], () => pool.workers(), 8000, 20);
+      } finally {
+        await pool.close();
+      }
+    });
+
     test('a pool whose workers are not ready within readyTimeoutMs: TIMEOUT, NO_WORKERS, and failed restartAll', async () => {
       const kit = makePool({ size: 1, readyTimeoutMs: 5 });
       const { pool } = kit;
