@@ -74,9 +74,10 @@ export function registerProfileCommands(program: Command): void {
   models.command('ls').description('list models available on a profile')
     .option('--profile <name>', 'profile', 'local')
     .option('--refresh', 're-scan the profile\'s cache_dir and home_dir')
-    .action(async (opts: { profile: string; refresh?: boolean }, cmd: Command) => {
-      const query = `?profile=${encodeURIComponent(opts.profile)}${opts.refresh ? '&refresh=true' : ''}`;
-      const rows = await api<Array<Record<string, unknown> & { size_bytes: number }>>(gatewayOf(cmd), 'GET', `/models${query}`);
-      printTable(json(cmd) ? rows : rows.map((r) => ({ ...r, size: formatBytes(r.size_bytes) })), ['model', 'revision', 'profile', 'source', 'size', 'path'], json(cmd));
+    .option('--task <task>', 'only models for this task, e.g. text-generation')
+    .action(async (opts: { profile: string; refresh?: boolean; task?: string }, cmd: Command) => {
+      const query = new URLSearchParams({ profile: opts.profile, ...(opts.refresh ? { refresh: 'true' } : {}), ...(opts.task ? { task: opts.task } : {}) });
+      const rows = await api<Array<Record<string, unknown> & { size_bytes: number }>>(gatewayOf(cmd), 'GET', `/models?${query.toString()}`);
+      printTable(json(cmd) ? rows : rows.map((r) => ({ ...r, size: formatBytes(r.size_bytes) })), ['model', 'revision', 'profile', 'task', 'source', 'size', 'path'], json(cmd));
     });
 }

@@ -3,6 +3,7 @@ import type { ModelRepository } from '../repository/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { Db } from '../store/index.js';
 import type { RegistryModelsTable } from '../store/schema.js';
+import { canonicalTask, type Task } from '../services/tasks.js';
 import { parseRemoteScan, remoteScanScript, scanHubSnapshots, type FoundSnapshot } from './snapshot-scan.js';
 
 /** Runs a shell script on a profile's login node (over SSH) and returns its stdout. */
@@ -16,6 +17,8 @@ export interface RegistryEntry {
   path: string;
   sizeBytes: number;
   source: 'cache' | 'home' | 'repository';
+  /** The task it serves: from a snapshot's model card or config.json; `tensor` for the ONNX repository; null if unknown. */
+  task: Task | null;
 }
 
 /**
@@ -51,7 +54,7 @@ export class ModelRegistry {
     }
     if (profile.type === 'local') {
       for (const m of this.repository.list()) {
-        entries.push({ model: m.name, revision: String(m.version), profile: profile.name, path: m.path, sizeBytes: m.sizeBytes, source: 'repository' });
+        entries.push({ model: m.name, revision: String(m.version), profile: profile.name, path: m.path, sizeBytes: m.sizeBytes, source: 'repository', task: 'tensor' });
       }
     }
     const now = new Date().toISOString();
@@ -60,7 +63,7 @@ export class ModelRegistry {
       for (const e of entries) {
         await tx.insertInto('registry_models').values({
           profile: e.profile, model: e.model, revision: e.revision, path: e.path,
-          size_bytes: e.sizeBytes, source: e.source, discovered_at: now,
+          size_bytes: e.sizeBytes, source: e.source, discovered_at: now, task: e.task,
         }).execute();
       }
     });
@@ -85,5 +88,7 @@ function entryFromRow(row: RegistryModelsTable): RegistryEntry {
   return {
     model: row.model, revision: row.revision, profile: row.profile, path: row.path,
     sizeBytes: Number(row.size_bytes), source: row.source as RegistryEntry['source'],
+    // Rows scanned before 0011 have none until the next refresh.
+    task: row.task === null ? null : canonicalTask(row.task) ?? null,
   };
 }

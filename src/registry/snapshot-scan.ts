@@ -1,11 +1,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Task } from '../services/tasks.js';
+import { readTaskHints, taskOf } from './model-task.js';
 
 export interface FoundSnapshot {
   model: string;
   revision: string;
   path: string;
   sizeBytes: number;
+  /** The task it serves, from its model card or config.json (model-task.ts). */
+  task: Task | null;
 }
 
 /** Folders under a cache or home directory where hub snapshots may live. */
@@ -38,7 +42,7 @@ export function scanHubSnapshots(dir: string): FoundSnapshot[] {
       for (const revision of revisions) {
         const path = join(snapshots, revision);
         try {
-          found.push({ model, revision, path, sizeBytes: sizeOf(path) });
+          found.push({ model, revision, path, sizeBytes: sizeOf(path), task: taskOf(readTaskHints(path)) });
         } catch { /* unreadable snapshot: skip */ }
       }
     }
@@ -46,17 +50,27 @@ export function scanHubSnapshots(dir: string): FoundSnapshot[] {
   return found;
 }
 
-/** The same scan as a shell command, for directories on a remote login node (run over SSH). */
+/**
+ * The same scan as a shell command, for directories on a remote login node (run
+ * over SSH). Each snapshot is one line: path, bytes, config.json's first
+ * architecture, the model card's pipeline_tag, and 1 when a label is NLI's.
+ */
 export function remoteScanScript(dirs: string[]): string {
   const roots = dirs.flatMap(hubRoots).map((d) => `'${d.replace(/'/g, `'\\''`)}'`).join(' ');
-  return `for r in ${roots}; do for s in "$r"/models--*/snapshots/*; do [ -d "$s" ] && printf '%s\\t%s\\n' "$s" "$(du -sbL "$s" 2>/dev/null | cut -f1)"; done; done; true`;
+  const arch = `a=$(tr -d ' \\t\\r\\n' 2>/dev/null < "$s/config.json" | grep -o '"architectures":\\["[A-Za-z0-9_]*"' | head -n 1 | sed 's/.*\\["//; s/"$//')`;
+  const tag = `t=$(head -c 8192 "$s/README.md" 2>/dev/null | grep -m 1 '^pipeline_tag:' | sed 's/^pipeline_tag:[^a-z0-9]*\\([a-z0-9-]*\\).*/\\1/')`;
+  const nli = `n=$(grep -qi '"entailment"' "$s/config.json" 2>/dev/null && echo 1)`;
+  return `for r in ${roots}; do for s in "$r"/models--*/snapshots/*; do [ -d "$s" ] || continue; ${arch}; ${tag}; ${nli}; `
+    + `printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$s" "$(du -sbL "$s" 2>/dev/null | cut -f1)" "$a" "$t" "$n"; done; done; true`;
 }
 
-/** Parses remoteScanScript's output ("path<TAB>bytes" lines). */
+/** Parses remoteScanScript's output ("path<TAB>bytes<TAB>architecture<TAB>pipeline tag<TAB>nli" lines). */
 export function parseRemoteScan(output: string): FoundSnapshot[] {
   return output.split('\n').filter(Boolean).flatMap((line) => {
-    const [path, size] = line.split('\t');
+    const [path, size, architecture, pipelineTag, nli] = line.split('\t');
     const m = path && /models--([^/]+?)--([^/]+)\/snapshots\/([^/]+)$/.exec(path);
-    return m ? [{ model: `${m[1]}/${m[2]}`, revision: m[3]!, path: path!, sizeBytes: Number(size) || 0 }] : [];
+    if (!m) return [];
+    const task = taskOf({ architecture: architecture || undefined, pipelineTag: pipelineTag || undefined, nliLabels: nli === '1' });
+    return [{ model: `${m[1]}/${m[2]}`, revision: m[3]!, path: path!, sizeBytes: Number(size) || 0, task }];
   });
 }

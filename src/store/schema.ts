@@ -105,6 +105,8 @@ export interface RegistryModelsTable {
   /** Where it was found: 'cache' (shared, read-only), 'home' (the user's), 'repository' (ONNX). */
   source: string;
   discovered_at: string;
+  /** The task it serves (a Corral task name), or NULL when none or unknown. */
+  task: string | null;
 }
 
 /** Training jobs (0007); their files and logs are under CORRAL_HOME/training/jobs/<id>/. */

@@ -42,6 +42,8 @@ export interface RegistryEntry {
   path: string;
   size_bytes: number;
   source: 'cache' | 'home' | 'repository';
+  /** From the snapshot's model card or config.json; null when it serves none Corral runs, or does not say. */
+  task: string | null;
 }
 
 /** A profile as /api/profiles shows it: every profiles.cfg key, null where unset. */

@@ -122,8 +122,17 @@ describe('corral CLI against a real gateway', () => {
   test('models ls lists the repository and, after --refresh, hub snapshots in the profile dirs', async () => {
     const ls = await runCli(server.url, ['--json', 'models', 'ls', '--refresh']);
     assert.equal(ls.code, 0, ls.stderr);
-    const rows = JSON.parse(ls.stdout) as Array<{ model: string; source: string }>;
-    assert.ok(rows.some((r) => r.model === 'iris.onnx' && r.source === 'repository'));
+    const rows = JSON.parse(ls.stdout) as Array<{ model: string; source: string; task: string | null }>;
+    assert.ok(rows.some((r) => r.model === 'iris.onnx' && r.source === 'repository' && r.task === 'tensor'));
+    // --task keeps the models of one task (aliases accepted); an unknown task is a usage error naming the known ones.
+    const tensor = JSON.parse((await runCli(server.url, ['--json', 'models', 'ls', '--task', 'onnx'])).stdout) as typeof rows;
+    assert.deepEqual([...new Set(tensor.map((r) => r.task))], ['tensor']);
+    const table = await runCli(server.url, ['models', 'ls', '--task', 'text-generation']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.stdout.includes('iris.onnx'), false);
+    const unknown = await runCli(server.url, ['models', 'ls', '--task', 'colouring']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /Unknown task 'colouring'; one of feature-extraction, /);
   });
 
   test('usage errors exit 2, an unreachable gateway 3, unknown ids 4, each with one line', async () => {

@@ -103,11 +103,13 @@ test('the model registry scans a remote cache_dir over SSH', async () => {
     home_dir: profile.homeDir, cache_dir: profile.cacheDir,
   });
   assert.equal(created.status, 201, await created.clone().text());
-  const models = await (await fetch(`${server.url}/models?profile=remote&refresh=true`)).json() as Array<{ model: string; revision: string; source: string; size_bytes: number }>;
+  const models = await (await fetch(`${server.url}/models?profile=remote&refresh=true`)).json() as Array<{ model: string; revision: string; source: string; size_bytes: number; task: string | null }>;
   const found = models.find((m) => m.model === 'tiny-org/tiny-bert');
   assert.ok(found, JSON.stringify(models));
   assert.equal(found.revision, 'abc123');
   assert.equal(found.source, 'cache');
+  // Read over SSH from its config.json (BertModel): the bare encoder, for embeddings.
+  assert.equal(found.task, 'feature-extraction');
   // du's apparent size counts the directories too, whose size depends on the filesystem.
   assert.ok(found.size_bytes > 1000);
 });

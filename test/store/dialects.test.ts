@@ -24,12 +24,12 @@ import { WorkerPool } from '../../src/workers/index.js';
 import { writeFixtureModels } from '../fixtures/index.js';
 import { DIALECTS, useDatabase } from '../helpers/databases.js';
 
-/** What migrations 0001..0010 leave, table by table. */
+/** What migrations 0001..0011 leave, table by table. */
 const TABLES: Record<string, string[]> = {
   api_keys: ['created_at', 'expires_at', 'hash_kind', 'id', 'lookup_hint', 'models_json', 'name', 'rate_limit_json', 'revoked_at', 'scopes_json', 'secret_hash', 'updated_at'],
   audit_log: ['action', 'at', 'detail_json', 'id', 'ip', 'key_id', 'key_name', 'target'],
   models: ['created_at', 'description', 'dim_names_json', 'file_path', 'format', 'inputs_json', 'max_batch_size', 'max_queue_delay_us', 'name', 'outputs_json', 'padding_json', 'sha256', 'size_bytes', 'timeout_ms', 'updated_at', 'version'],
-  registry_models: ['discovered_at', 'model', 'path', 'profile', 'revision', 'size_bytes', 'source'],
+  registry_models: ['discovered_at', 'model', 'path', 'profile', 'revision', 'size_bytes', 'source', 'task'],
   services: ['created_at', 'endpoint', 'host_credential', 'id', 'idle_minutes', 'job_id', 'last_request_at', 'max_batch_size', 'max_queue_delay_us', 'model', 'model_path', 'name', 'options_json', 'profile', 'reason', 'replicas', 'restarts', 'revision', 'runtime', 'sleeping_since', 'status', 'task', 'token_hash', 'updated_at', 'wake_max_queued', 'wake_on_request', 'wake_timeout_s'],
   training_jobs: ['created_at', 'error', 'exit_code', 'finished_at', 'has_dataset', 'id', 'log_offset', 'model_name', 'model_version', 'options_json', 'profile', 'requirements_sha256', 'slurm_job_id', 'started_at', 'state', 'tag', 'token_hash'],
 };
@@ -59,7 +59,7 @@ for (const dialect of DIALECTS) {
       for (const table of tables) assert.deepEqual(table.columns.map((c) => c.name).sort(), TABLES[table.name], table.name);
       const status = await migrationStatus(db);
       assert.deepEqual(status.map((m) => m.name), Object.keys(MIGRATIONS));
-      assert.equal(status.filter((m) => m.known && m.appliedAt !== null).length, 10);
+      assert.equal(status.filter((m) => m.known && m.appliedAt !== null).length, 11);
     });
 
     test('models: JSON signatures, bigint sizes and settings survive a fresh connection; delete removes the row', async () => {
@@ -168,20 +168,20 @@ for (const dialect of DIALECTS) {
       assert.equal((await store.get('a'))?.state, 'failed');
     });
 
-    test('registry: sizes past 32 bits as numbers, ordered by code units on every engine', async () => {
+    test('registry: sizes past 32 bits as numbers, ordered by code units on every engine; the task kept', async () => {
       const row = { profile: 'local', revision: 'main', source: 'cache', discovered_at: '2026-01-01T00:00:00.000Z' };
       await db.insertInto('registry_models').values([
-        { ...row, model: 'alpha/a', path: '/p/a', size_bytes: 5_000_000_000 },
-        { ...row, model: 'Zeta/b', path: '/p/b', size_bytes: 7 },
+        { ...row, model: 'alpha/a', path: '/p/a', size_bytes: 5_000_000_000, task: 'text-generation' },
+        { ...row, model: 'Zeta/b', path: '/p/b', size_bytes: 7, task: null },
       ]).execute();
       const entries = await new ModelRegistry(await reopen(), {} as ModelRepository, async () => '').list('local');
-      assert.deepEqual(entries.map((e) => [e.model, e.sizeBytes]), [['Zeta/b', 7], ['alpha/a', 5_000_000_000]]);
+      assert.deepEqual(entries.map((e) => [e.model, e.sizeBytes, e.task]), [['Zeta/b', 7, null], ['alpha/a', 5_000_000_000, 'text-generation']]);
     });
 
     test('migrating again is a no-op', async () => {
       assert.deepEqual(await migrateToLatest(db), []);
       assert.deepEqual(await migrateToLatest(await reopen()), []);
-      assert.equal((await migrationStatus(db)).filter((m) => m.appliedAt !== null).length, 10);
+      assert.equal((await migrationStatus(db)).filter((m) => m.appliedAt !== null).length, 11);
     });
 
     test('a database with a migration this code does not know is refused, naming it', async () => {

@@ -21,7 +21,8 @@ import { assertAccessible, launchBrowser, loginAs, openWatched, shot, type Watch
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const GPT2 = 'tiny-org/tiny-gpt2';
-const OTHER = 'tiny-org/other-gpt2';
+/** A GPT-2 whose name looks like an embedding model's: its task must come from its config.json, not its name. */
+const OTHER = 'tiny-org/other-bert';
 
 let server: TestServer & { adminKey: string };
 let browser: Browser;
@@ -195,7 +196,7 @@ describe('admin pages', () => {
     const local = page.getByRole('region', { name: /^local/ });
     const gpt2 = local.getByRole('row', { name: new RegExp(GPT2) });
     await gpt2.waitFor();
-    assert.deepEqual(await gpt2.locator('th, td').evaluateAll((cells) => cells.slice(0, 3).map((c) => c.textContent)), [GPT2, COMMIT.slice(0, 12), 'home']);
+    assert.deepEqual(await gpt2.locator('th, td').evaluateAll((cells) => cells.slice(0, 4).map((c) => c.textContent)), [GPT2, COMMIT.slice(0, 12), 'text-generation', 'home']);
     assert.equal(await local.getByRole('row', { name: new RegExp(OTHER) }).count(), 0);
 
     // A snapshot that appears on disk later is found by Refresh (the list before it comes from the database).
@@ -209,18 +210,21 @@ describe('admin pages', () => {
     await shot(page, 'admin-registry');
     await assertAccessible(page, 'registry');
 
-    await page.getByRole('link', { name: `Start service with ${GPT2} on local` }).click();
+    const other = local.getByRole('row', { name: new RegExp(OTHER) });
+    assert.equal(await other.locator('td').nth(1).textContent(), 'text-generation', 'the task of its config.json, not of its name');
+
+    await page.getByRole('link', { name: `Start service with ${OTHER} on local` }).click();
     await page.getByRole('heading', { level: 1, name: 'Services' }).waitFor();
     const url = new URL(page.url());
     assert.equal(url.pathname, '/ui/services');
-    assert.equal(url.searchParams.get('model'), GPT2);
+    assert.equal(url.searchParams.get('model'), OTHER);
     const model = page.getByLabel('Model', { exact: true });
-    await model.locator('option', { hasText: GPT2 }).waitFor({ state: 'attached' });
-    await page.waitForFunction(`document.getElementById('start-model')?.value === ${JSON.stringify(`${GPT2}@${COMMIT}`)}`);
+    await model.locator('option', { hasText: OTHER }).waitFor({ state: 'attached' });
+    await page.waitForFunction(`document.getElementById('start-model')?.value === ${JSON.stringify(`${OTHER}@${COMMIT}`)}`);
     assert.equal(await page.getByLabel('Task', { exact: true }).inputValue(), 'text-generation');
     assert.equal(await page.getByLabel('Profile', { exact: true }).inputValue(), 'local');
-    assert.equal(await model.inputValue(), `${GPT2}@${COMMIT}`);
-    assert.equal(await page.getByLabel('Name').inputValue(), 'tiny-gpt2');
+    assert.equal(await model.inputValue(), `${OTHER}@${COMMIT}`);
+    assert.equal(await page.getByLabel('Name').inputValue(), 'other-bert');
     await shot(page, 'admin-registry-start-prefilled');
     await assertAccessible(page, 'services with the pre-filled start form');
     assert.deepEqual(problems, []);

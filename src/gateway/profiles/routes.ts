@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import { FIELD_KEYS, PROFILE_TYPES, type Profile } from '../../profiles/index.js';
+import { CorralError } from '../../errors/index.js';
+import { canonicalTask, TASKS } from '../../services/index.js';
 import type { Corral } from '../corral.js';
 
 const ProfileType = Type.Union(PROFILE_TYPES.map((t) => Type.Literal(t)));
@@ -33,7 +35,7 @@ const CreateBody = Type.Object({ name: Type.String(), type: ProfileType, ...sett
 // A JSON merge patch (RFC 7396): a key given null is cleared; type can only be changed.
 const UpdateBody = Type.Object({ type: Type.Optional(ProfileType), ...settable((s) => Type.Optional(Type.Union([s, Type.Null()]))) }, { additionalProperties: false });
 const NameParams = Type.Object({ name: Type.String() });
-const RegistryQuery = Type.Object({ profile: Type.Optional(Type.String()), refresh: Type.Optional(Type.String()) });
+const RegistryQuery = Type.Object({ profile: Type.Optional(Type.String()), refresh: Type.Optional(Type.String()), task: Type.Optional(Type.String()) });
 
 type ProfileFields = { [K in keyof typeof Settable | 'type']?: unknown };
 const ENTRIES = Object.entries(FIELD_KEYS) as Array<[keyof typeof FIELD_KEYS, string]>;
@@ -80,7 +82,13 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
   app.get('/models', { schema: { querystring: RegistryQuery }, config: { auth: 'read' } }, async (req) => {
     const profile = profiles.get(req.query.profile ?? 'local');
     const refresh = req.query.refresh === 'true' || req.query.refresh === '1';
+    // Blackfish's `image ls --filter name=<task>`: the models that can start a service of that task.
+    const task = req.query.task === undefined ? undefined : canonicalTask(req.query.task);
+    if (req.query.task !== undefined && task === undefined) {
+      throw new CorralError('BAD_REQUEST', `Unknown task '${req.query.task}'; one of ${Object.keys(TASKS).join(', ')}.`);
+    }
     const entries = refresh ? await models.refresh(profile) : await models.list(profile.name);
-    return entries.map((e) => ({ model: e.model, revision: e.revision, profile: e.profile, path: e.path, size_bytes: e.sizeBytes, source: e.source }));
+    return entries.filter((e) => task === undefined || e.task === task)
+      .map((e) => ({ model: e.model, revision: e.revision, profile: e.profile, task: e.task, path: e.path, size_bytes: e.sizeBytes, source: e.source }));
   });
 };

@@ -9,6 +9,7 @@ import * as m0007 from './0007-training-jobs.js';
 import * as m0008 from './0008-training-slurm.js';
 import * as m0009 from './0009-model-padding.js';
 import * as m0010 from './0010-builtin-replicas.js';
+import * as m0011 from './0011-registry-task.js';
 
 /** Every migration, in order. New ones are appended here, never renamed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008-training-slurm': m0008,
   '0009-model-padding': m0009,
   '0010-builtin-replicas': m0010,
+  '0011-registry-task': m0011,
 };

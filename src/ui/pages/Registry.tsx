@@ -9,8 +9,8 @@ import './admin.css';
 type Scan = { state: 'loading' } | { state: 'scanning' } | { state: 'done'; entries: RegistryEntry[] } | { state: 'error'; error: unknown };
 
 /**
- * A first guess at the task from the model's id, so "Start service" opens the
- * form nearly ready; the form's task stays editable (the registry knows no task).
+ * A guess at the task from the model's id, for snapshots whose model card and
+ * config.json do not say (the registry's task is null); the form's task stays editable.
  */
 export function guessTask(model: string): string {
   const m = model.toLowerCase();
@@ -22,7 +22,7 @@ export function guessTask(model: string): string {
 }
 
 const startLink = (e: RegistryEntry) =>
-  `/services?${new URLSearchParams({ start: '1', task: guessTask(e.model), profile: e.profile, model: e.model, revision: e.revision }).toString()}`;
+  `/services?${new URLSearchParams({ start: '1', task: e.task ?? guessTask(e.model), profile: e.profile, model: e.model, revision: e.revision }).toString()}`;
 
 /** The Hugging Face snapshots each profile has on disk (GET /models?profile=), re-scanned on demand. */
 export function Registry({ can }: { can: (scope: string) => boolean }) {
@@ -69,12 +69,13 @@ export function Registry({ can }: { can: (scope: string) => boolean }) {
                 : s.entries.length === 0 ? <p class="empty">No models on {p.name} yet.</p> : (
                   <table>
                     <caption class="visually-hidden">Models on {p.name}</caption>
-                    <thead><tr><th scope="col">Model</th><th scope="col">Revision</th><th scope="col">Source</th><th scope="col">Size</th><th scope="col">Path</th><th scope="col">Actions</th></tr></thead>
+                    <thead><tr><th scope="col">Model</th><th scope="col">Revision</th><th scope="col">Task</th><th scope="col">Source</th><th scope="col">Size</th><th scope="col">Path</th><th scope="col">Actions</th></tr></thead>
                     <tbody>
                       {s.entries.map((e) => (
                         <tr key={e.path}>
                           <th scope="row">{e.model}</th>
                           <td><code title={e.revision}>{e.source === 'repository' ? `version ${e.revision}` : e.revision.slice(0, 12)}</code></td>
+                          <td>{e.task ?? <span class="muted">unknown</span>}</td>
                           <td>{e.source === 'cache' ? 'shared cache' : e.source === 'home' ? 'home' : 'ONNX repository'}</td>
                           <td>{bytes(e.size_bytes)}</td>
                           <td class="wrap"><code>{e.path}</code></td>
