@@ -73,7 +73,8 @@ export function StartService({ onStarted, initial }: { onStarted: (s: Service) =
         setOther(want.model);
         return setChoice(OTHER);
       }
-      setChoice((c) => (c === OTHER || keys.includes(c) ? c : keys[0] ?? ''));
+      const forTask = usable.find((e) => e.task === task);
+      setChoice((c) => (c === OTHER || keys.includes(c) ? c : forTask ? `${forTask.model}@${forTask.revision}` : keys[0] ?? ''));
     }).catch((err) => { setRegistry([]); setError({ err, retry: () => loadRegistry(refresh) }); });
   };
   useEffect(() => loadRegistry(false), [profile]);
@@ -133,7 +134,10 @@ export function StartService({ onStarted, initial }: { onStarted: (s: Service) =
             <label for="start-model">Model</label>
             {registry === null ? <p role="status" class="muted">Looking in {profile}'s registry…</p> : registry.length > 0 ? (
               <select id="start-model" value={choice} onChange={(e) => setChoice((e.currentTarget as HTMLSelectElement).value)} aria-describedby="start-model-help">
-                {registry.map((e) => <option key={e.path} value={`${e.model}@${e.revision}`}>{e.model} @ {e.revision.slice(0, 10)} ({bytes(e.size_bytes)}, {e.source})</option>)}
+                {/* The models made for the chosen task first; the others stay choosable (a registry task can be unknown). */}
+                {[...registry].sort((a, b) => Number(b.task === task) - Number(a.task === task)).map((e) => (
+                  <option key={e.path} value={`${e.model}@${e.revision}`}>{e.model} @ {e.revision.slice(0, 10)} ({[bytes(e.size_bytes), e.source, e.task].filter(Boolean).join(', ')})</option>
+                ))}
                 <option value={OTHER}>Other: a Hugging Face id or a folder…</option>
               </select>
             ) : null}
