@@ -12,15 +12,10 @@ export interface ModelRef {
   options?: Record<string, unknown>;
 }
 
-/** What a runtime is told about the batch it runs: the ids of its requests (for its log lines). */
-export interface RunContext {
-  requestIds: string[];
-}
-
 /** A model held in memory by a runtime. `run` may be called concurrently. */
 export interface LoadedModel {
   /** `emit` streams partial results (generated text) to the caller before the final output. */
-  run(input: unknown, emit?: (chunk: unknown) => void, context?: RunContext): Promise<unknown>;
+  run(input: unknown, emit?: (chunk: unknown) => void): Promise<unknown>;
   /** Approximate memory held, for the worker's LRU budget. */
   readonly sizeBytes: number;
   dispose(): Promise<void>;

@@ -47,7 +47,7 @@ async function handle(message: ToWorker): Promise<void> {
         const started = performance.now();
         let output: unknown;
         try {
-          output = await model.run(message.input, emit, { requestIds: reqIds });
+          output = await model.run(message.input, emit);
         } catch (err) {
           if (span) otel!.endSpan(span, err);
           throw err;

@@ -22,7 +22,7 @@ import { WorkerPool, type WorkerPoolOptions } from '../../src/workers/index.js';
 import { WorkerCrashedError, WorkerHandle, WorkerTimeoutError } from '../../src/workers/worker-handle.js';
 import { buildHangModel } from '../fixtures/hang-model.js';
 import { writeFixtureModels } from '../fixtures/index.js';
-import { TINY_BERT_HIDDEN, writeHfCacheSnapshot, writeTinyBert } from '../fixtures/transformers/index.js';
+import { TINY_BERT_HIDDEN, writeHfCacheSnapshot, writeTinyBert, writeTinyGpt2 } from '../fixtures/transformers/index.js';
 
 const FAULTS = fileURLToPath(new URL('../fixtures/worker-faults.mjs', import.meta.url));
 /** Preloaded by a worker, makes it exit before it is ready. */
@@ -254,6 +254,9 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
       // A ref without a name is named by its key.
       const noName: ModelRef = { key: iris.key, runtime: 'onnx', path: iris.path };
       assert.deepEqual(labelOf(await pool.run(noName, irisInput(VIRGINICA), undefined, { requestIds: ['req-noname'], timeoutMs: 10_000 })), [2]);
+      // A run sent without request ids is logged with none.
+      const parsedLines = () => kit.output.flatMap((o) => { try { return [JSON.parse(o.line) as { msg?: string; reqIds?: unknown }]; } catch { return []; } });
+      await until('a "ran batch" line with no request ids', () => parsedLines().some((l) => l.msg === 'ran batch' && Array.isArray(l.reqIds) && l.reqIds.length === 0), () => kit.output.slice(-5));
       const second = await ranLine('req-noname');
       assert.equal((JSON.parse(second.line) as { model: string }).model, 'iris@1');
       assert.deepEqual(second.models, ['iris@1']);
@@ -266,7 +269,7 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
       assertCorral(internal, 'INFERENCE_FAILED', "Model 'iris' failed: Cannot read properties of undefined (reading 'type')");
       // The worker's own line about the failure is credited to the model.
       const line = await until('the "batch failed" line of req-777', () => kit.output.find((o) => o.line.includes('"req-777"')), () => kit.output.slice(-5));
-      assert.deepEqual([JSON.parse(line.line).kind, JSON.parse(line.line).level], ['internal', 40], 'an internal failure is a warning');
+      assert.deepEqual([JSON.parse(line.line).msg, JSON.parse(line.line).kind, JSON.parse(line.line).level], ['batch failed', 'internal', 40], 'an internal failure is a warning');
       assert.deepEqual(line.models, ['iris']);
       const rejected = await failure(pool.run(iris, irisInput([779, 3.5, 1.4, 0.2]), undefined, { requestIds: ['req-779'], timeoutMs: 10_000 }));
       assertCorral(rejected, 'INFERENCE_REJECTED', /^Model 'iris' rejected the input: Got invalid dimensions for input: float_input/);
@@ -497,6 +500,18 @@ describe('WorkerPool and WorkerHandle with real worker processes', { concurrency
       assertCorral(await failure(pool.inspect('keyterms', models.iris!)), 'INVALID_MODEL_FILE', "The file is not a valid model: runtime 'keyterms' cannot inspect files");
       assert.deepEqual(pool.workers().map((w) => w.restarts), [0]);
       pool.unload('tiny/bert#fe');
+    });
+
+    test('a generation run streams its text through the pool as chunks, in order, before the output', async () => {
+      const gpt2: ModelRef = { key: 'gpt2#tg', name: 'tiny-gpt2', runtime: 'transformers', path: writeTinyGpt2(join(home, 'tiny-gpt2')), options: { task: 'text-generation' } };
+      const chunks: unknown[] = [];
+      let chunksAtOutput = -1;
+      const output = await pool.run(gpt2, { prompt: 'Hello' }, (chunk) => chunks.push(chunk), { timeoutMs: 30_000 })
+        .then((out) => { chunksAtOutput = chunks.length; return out as { text: string; finishReason: string }; });
+      assert.deepEqual(chunks.map((c) => (c as { text: string }).text), [' the', ' cat', ' sat', ' on', ' a', ' mat', '.']);
+      assert.equal(chunksAtOutput, 7, 'every chunk arrived before the output');
+      assert.deepEqual([output.text, output.finishReason], [' the cat sat on a mat.', 'stop']);
+      pool.unload('gpt2#tg');
     });
 
     test('close ends runs in flight and a restartAll under way with NO_WORKERS, counts no restarts, and refuses new work', async () => {
