@@ -32,5 +32,8 @@ export function canonicalTask(name: string): Task | undefined {
   return (Object.keys(TASKS) as Task[]).find((t) => (TASKS[t].aliases as readonly string[]).includes(name));
 }
 
+/** What a caller is told about a task name that is neither a task nor an alias. */
+export const unknownTaskMessage = (name: string): string => `Unknown task '${name}'; one of ${Object.keys(TASKS).join(', ')}.`;
+
 /** The runtime a task uses when the service does not name one. */
 export const defaultRuntime = (task: Task): string => TASKS[task].runtimes[0]!;

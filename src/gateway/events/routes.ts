@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { presentedSecret, presentedSession, type Principal } from '../../auth/index.js';
+import type { Principal } from '../../auth/index.js';
 import { CorralError, toCorralError } from '../../errors/index.js';
 import type { HubEvent } from '../../events/index.js';
 import type { JobQueue } from '../../jobs/index.js';
@@ -80,8 +80,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ corral: Corral; jobs: JobQ
     let pending: HubEvent[] | undefined = [];
     let sent = hub.lastId;
     const stream = openEventStream(reply);
-    // The same credential the request was admitted with: its session cookie, or the key (header or ?token=) by id.
-    const session = config.auth.mode === 'off' || presentedSecret(req) !== undefined ? undefined : presentedSession(req);
+    // The same credential the request was admitted with: its session, or its key (header or ?token=) by id.
+    const session = req.sessionId;
     const stillAllowed = (): boolean => {
       if (reply.raw.writableEnded) return false;
       if (config.auth.mode === 'off') return true;

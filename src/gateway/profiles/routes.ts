@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import { FIELD_KEYS, PROFILE_TYPES, type Profile } from '../../profiles/index.js';
 import { CorralError } from '../../errors/index.js';
-import { canonicalTask, TASKS } from '../../services/index.js';
+import { canonicalTask, unknownTaskMessage } from '../../services/index.js';
 import type { Corral } from '../corral.js';
 
 const ProfileType = Type.Union(PROFILE_TYPES.map((t) => Type.Literal(t)));
@@ -85,7 +85,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ corral: Corral }> = asyn
     // Blackfish's `image ls --filter name=<task>`: the models that can start a service of that task.
     const task = req.query.task === undefined ? undefined : canonicalTask(req.query.task);
     if (req.query.task !== undefined && task === undefined) {
-      throw new CorralError('BAD_REQUEST', `Unknown task '${req.query.task}'; one of ${Object.keys(TASKS).join(', ')}.`);
+      throw new CorralError('BAD_REQUEST', unknownTaskMessage(req.query.task));
     }
     const entries = refresh ? await models.refresh(profile) : await models.list(profile.name);
     return entries.filter((e) => task === undefined || e.task === task)

@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who the request acts as; set by the auth hook before any handler runs. */
     principal: Principal;
+    /** The web UI session it was admitted with, when that (not a key) was its credential. */
+    sessionId: string | undefined;
   }
 }
 
@@ -24,6 +26,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
   const { config, auth, internalCalls, failedAuth, quotas, audit, metrics } = corral;
   const anonymous = auth.anonymous;
   app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('sessionId', undefined);
 
   /** The decision for one request: synchronous when the key is in memory (nearly always), a promise otherwise. */
   const decide = (req: FastifyRequest, reply: FastifyReply, decision: RouteAuth): void | Promise<void> => {
@@ -50,6 +53,7 @@ export function installAuthentication(app: FastifyInstance, corral: Corral): voi
       // A key in a header wins; a browser of the web UI presents its session cookie instead.
       const secret = presentedSecret(req);
       const session = secret === undefined ? presentedSession(req) : undefined;
+      req.sessionId = session;
       found = session !== undefined ? auth.principalForSession(session) : auth.principalFor(secret, req.raw.socket);
     } catch (err) {
       return refuse(req, err);

@@ -3,7 +3,7 @@ import type { CorralConfig } from '../../config/config.js';
 import type { Profile } from '../../profiles/index.js';
 import type { ModelRegistry } from '../../registry/index.js';
 import { CorralError } from '../../errors/index.js';
-import { canonicalTask, defaultRuntime, hubCacheDirs, resolveTransformersModel, TASKS, type NewService } from '../../services/index.js';
+import { canonicalTask, defaultRuntime, hubCacheDirs, resolveTransformersModel, TASKS, unknownTaskMessage, type NewService } from '../../services/index.js';
 
 export interface ServiceRequest {
   name: string;
@@ -29,7 +29,7 @@ export interface ServiceRequest {
  */
 export async function planService(body: ServiceRequest, config: CorralConfig, profile: Profile, registry: ModelRegistry): Promise<{ spec: NewService; warning?: string }> {
   const task = canonicalTask(body.task);
-  if (!task) throw new CorralError('INVALID_SERVICE', `Unknown task '${body.task}'. Tasks: ${Object.keys(TASKS).join(', ')}.`);
+  if (!task) throw new CorralError('INVALID_SERVICE', unknownTaskMessage(body.task));
   const runtime = body.runtime ?? defaultRuntime(task);
   const runtimes = TASKS[task].runtimes as readonly string[];
   if (!runtimes.includes(runtime)) {
